@@ -1,0 +1,90 @@
+"""Strategy ``none`` over several overlapping windows (which the pipeline refuses).
+
+nerve keeps every token of the text exactly once. Consecutive windows share a run of tokens
+(the ``stride``); that run is found by matching (id, start, end) of the previous window's last
+content tokens with the next window's first ones, so tokens with equal offsets (the byte
+pieces of one emoji) are neither merged nor lost. Each shared token is kept from the window
+where it lies furthest from the window edge (so with the most context on both sides; on a tie,
+the earlier window). ``index`` is renumbered to the position the token would have in one
+unlimited window: the leading specials of the first window, then the text's tokens in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..types import Entity
+from .tokens import WindowTokens
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What one window contributes: content tokens of rank [keep_from, keep_to)."""
+
+    content: np.ndarray  # int64 [c]: positions of the window's non-special tokens
+    keep_from: int
+    keep_to: int
+    rank_shift: int  # global rank of the window's first content token + leading specials
+
+
+def overlap(previous: WindowTokens, current: WindowTokens) -> int:
+    """How many content tokens ``current`` repeats from the end of ``previous`` (0 if none)."""
+    prev_keys = _keys(previous)  # [a, 3]
+    cur_keys = _keys(current)  # [b, 3]
+    a, b = prev_keys.shape[0], cur_keys.shape[0]
+    if a == 0 or b == 0:
+        return 0
+    candidates = np.flatnonzero((prev_keys == cur_keys[0]).all(axis=1))
+    for start in candidates[candidates >= a - b].tolist():  # longest overlap first
+        if np.array_equal(prev_keys[start:], cur_keys[: a - start]):
+            return a - start
+    return 0
+
+
+def _keys(window: WindowTokens) -> np.ndarray:
+    # [c, 3]: (id, start, end) of the content tokens
+    content = ~window.special
+    return np.column_stack([window.ids[content], window.offsets[content]])
+
+
+def _shares(windows: list[WindowTokens]) -> list[_Share]:
+    contents = [np.flatnonzero(~w.special) for w in windows]
+    shared = [0] + [overlap(windows[k - 1], windows[k]) for k in range(1, len(windows))] + [0]
+    lead = int(contents[0][0]) if contents[0].shape[0] else 0
+    shares, rank = [], 0
+    for k, content in enumerate(contents):
+        before, after = shared[k], shared[k + 1]
+        if k:
+            rank += contents[k - 1].shape[0] - before
+        # Overlap rank j (of n) is kept by the earlier window iff n - 1 - j >= j.
+        keep_from = (before + 1) // 2
+        keep_to = max(content.shape[0] - after // 2, keep_from)
+        shares.append(_Share(content, keep_from, keep_to, lead + rank))
+    return shares
+
+
+def stitch_tokens(per_window: list[list[Entity]], windows: list[WindowTokens]) -> list[Entity]:
+    """Per-window ``none`` entities (``index`` local to their window) to one token list."""
+    out: list[Entity] = []
+    for entities, share in zip(per_window, _shares(windows), strict=True):
+        if not entities:
+            continue
+        local = np.array([e.index for e in entities], dtype=np.int64)  # [e]
+        ranks = np.searchsorted(share.content, local)  # [e]
+        kept = (ranks >= share.keep_from) & (ranks < share.keep_to)
+        for i in np.flatnonzero(kept).tolist():
+            e = entities[i]
+            out.append(
+                Entity(
+                    e.label,
+                    e.score,
+                    e.start,
+                    e.end,
+                    e.word,
+                    index=int(ranks[i]) + share.rank_shift,
+                    token_id=e.token_id,
+                )
+            )
+    return out

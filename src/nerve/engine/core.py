@@ -1,0 +1,202 @@
+"""The engine: text in → entities out, in three stages the server can drive separately.
+
+``tokenize`` (validate + windows) → ``run_windows`` (token-budget batches through the
+backend) → ``decode`` (softmax, aggregation, window stitching). ``__call__`` chains them.
+The engine holds no per-request state, so one instance serves many threads (or a Ray actor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from ..backends.base import Backend
+from ..decode import DecodeContext, decode_text, first_subword_labels, softmax
+from ..decode.tokens import WindowTokens
+from ..errors import InvalidInput
+from ..model.spec import ModelSpec
+from ..text.encode import EncodedText, TextEncoder
+from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
+from .batching import budget_batches, pad_rows
+from .raw import attach_raw
+
+
+@dataclass(frozen=True)
+class TokenLogits:
+    """vLLM ``token_classify``-style raw view of one text: every token, specials included."""
+
+    ids: np.ndarray  # int64 [n_tokens]
+    tokens: list[str]
+    offsets: np.ndarray  # int64 [n_tokens, 2] code-point offsets
+    logits: np.ndarray  # float32 [n_tokens, n_labels]
+
+
+def check_texts(inputs: object) -> list[str]:
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+        raise InvalidInput(f"inputs must be a list of strings, got {type(inputs).__name__}")
+    for i, text in enumerate(inputs):
+        if not isinstance(text, str):
+            raise InvalidInput(f"input {i} must be a string, got {type(text).__name__}")
+    return list(inputs)
+
+
+def check_words(inputs: object) -> list[list[str]]:
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+        raise InvalidInput(f"pre-split inputs must be a list of word lists, got {type(inputs).__name__}")
+    out = []
+    for i, words in enumerate(inputs):
+        if isinstance(words, str) or not isinstance(words, Sequence):
+            raise InvalidInput(f"input {i} must be a list of words, got {type(words).__name__}")
+        for j, w in enumerate(words):
+            if not isinstance(w, str):
+                raise InvalidInput(f"input {i}, word {j} must be a string, got {type(w).__name__}")
+        out.append(list(words))
+    return out
+
+
+class Engine:
+    def __init__(
+        self, *, spec: ModelSpec, tokenizer: Tokenizer, backend: Backend, model_dir: Path,
+        model_id: str, max_batch_tokens: int = 16384,
+    ) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.model_dir = model_dir
+        self.model_id = model_id
+        self.max_batch_tokens = max_batch_tokens
+        self.text_encoder = TextEncoder(tokenizer, spec.max_length)
+        unk = getattr(tokenizer.model, "unk_token", None)
+        self.decode_ctx = DecodeContext.from_tokenizer(tokenizer, spec.labels, unk)
+        self._pad_id = spec.encoder.pad_token_id
+        self._tokenizer = tokenizer
+
+    # -- facts -------------------------------------------------------------------------
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.spec.labels
+
+    @property
+    def max_length(self) -> int:
+        return self.spec.max_length
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "model_dir": str(self.model_dir),
+            "architecture": self.spec.architecture,
+            "labels": list(self.labels),
+            "max_length": self.max_length,
+            "backend": self.backend.name,
+            "device": self.backend.device,
+            "dtype": self.backend.dtype,
+        }
+
+    # -- stages ------------------------------------------------------------------------
+    def tokenize(
+        self, inputs: Sequence[str] | Sequence[Sequence[str]], options: InferenceOptions,
+        *, presplit: bool = False,
+    ) -> list[EncodedText]:
+        checked = check_words(inputs) if presplit else check_texts(inputs)
+        return self.text_encoder.encode(checked, options, presplit=presplit)
+
+    def run_windows(self, windows: Sequence[WindowTokens]) -> list[np.ndarray]:
+        """Logits [n_tokens, n_labels] for each window, batched under the token budget."""
+        out: list[np.ndarray | None] = [None] * len(windows)
+        for batch in budget_batches([len(w) for w in windows], self.max_batch_tokens):
+            ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
+            logits = self.backend.forward(ids, mask)  # [batch, width, n_labels]
+            for row, i in enumerate(batch):
+                out[i] = logits[row, : len(windows[i])]
+        return out  # type: ignore[return-value]
+
+    def decode(
+        self, encoded: EncodedText, logits: Sequence[np.ndarray], options: InferenceOptions
+    ) -> TextResult:
+        probs = [softmax(x) for x in logits]
+        entities: list[Entity] = decode_text(
+            encoded.text, encoded.windows, probs, options.aggregation_strategy,
+            options.ignore_labels, self.decode_ctx,
+        )
+        if options.raw_scores:
+            entities = attach_raw(entities, encoded.windows, logits)
+        return TextResult(encoded.text, tuple(entities))
+
+    def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
+        assert encoded.word_ids is not None
+        # Windows concatenated: a word's first occurrence (its first window) decides.
+        word_ids = np.concatenate(encoded.word_ids)
+        probs = softmax(np.concatenate(list(logits)))
+        labels, scores = first_subword_labels(word_ids, probs, encoded.n_words, self.labels)
+        words = tuple(encoded.text.split(" ")) if encoded.n_words else ()
+        return WordLabels(words, tuple(labels), tuple(scores))
+
+    # -- one-call API ------------------------------------------------------------------
+    @overload
+    def __call__(self, inputs: str, **options: Any) -> TextResult: ...
+    @overload
+    def __call__(self, inputs: Sequence[str], **options: Any) -> list[TextResult]: ...
+
+    def __call__(self, inputs: str | Sequence[str], **options: Any) -> TextResult | list[TextResult]:
+        """Entities of each text. ``options``: see ``InferenceOptions``."""
+        single = isinstance(inputs, str)
+        opts = options_from(options)
+        encoded = self.tokenize([inputs] if single else inputs, opts)  # type: ignore[list-item]
+        results = self._run(encoded, opts)
+        return results[0] if single else results
+
+    def _run(self, encoded: list[EncodedText], opts: InferenceOptions) -> list[TextResult]:
+        logits = self._window_logits(encoded)
+        return [self.decode(e, lg, opts) for e, lg in zip(encoded, logits, strict=True)]
+
+    def _window_logits(self, encoded: Sequence[EncodedText]) -> list[list[np.ndarray]]:
+        flat = [w for e in encoded for w in e.windows]
+        flat_logits = self.run_windows(flat)
+        out, pos = [], 0
+        for e in encoded:
+            out.append(flat_logits[pos : pos + len(e.windows)])
+            pos += len(e.windows)
+        return out
+
+    def predict_words(
+        self, sentences: Sequence[Sequence[str]], **options: Any
+    ) -> list[WordLabels]:
+        """One label per word of pre-split input (the label of each word's first sub-word)."""
+        opts = options_from(options)
+        encoded = self.tokenize(sentences, opts, presplit=True)
+        logits = self._window_logits(encoded)
+        return [self.decode_words(e, lg) for e, lg in zip(encoded, logits, strict=True)]
+
+    def encode(
+        self, texts: str | Sequence[str], *, truncate: bool = True,
+        truncation_direction: str = "right",
+    ) -> list[TokenLogits]:
+        """Per-token logits like vLLM's ``encode(..., pooling_task="token_classify")``.
+
+        One model window per text: with ``truncate=False`` a text longer than the window is
+        an error (stitching raw logits of overlapping windows has no single right answer).
+        """
+        opts = InferenceOptions(
+            truncate=truncate, truncation_direction=truncation_direction, allow_windows=False
+        )
+        batch = [texts] if isinstance(texts, str) else texts
+        encoded = self.tokenize(batch, opts)
+        logits = self._window_logits(encoded)
+        return [
+            TokenLogits(e.windows[0].ids, e.windows[0].tokens, e.windows[0].offsets, lg[0])
+            for e, lg in zip(encoded, logits, strict=True)
+        ]
+
+
+def options_from(options: dict[str, Any]) -> InferenceOptions:
+    known = set(InferenceOptions.__dataclass_fields__) - {"extra"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInput(f"unknown option(s) {unknown}; known: {sorted(known)}")
+    if "aggregation_strategy" in options:
+        options = {**options, "aggregation_strategy": Aggregation.parse(options["aggregation_strategy"])}
+    return InferenceOptions(**options)

@@ -1,0 +1,98 @@
+"""``nerve.load``: resolve a model, pick a backend, build an ``Engine``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .backends.base import Backend
+from .engine.core import Engine
+from .errors import InvalidInput, ModelLoadError
+from .model.resolve import Resolver, default_model_dir, resolve_model
+from .model.spec import ModelSpec, read_spec
+from .text.loading import load_tokenizer
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_backend(model_dir: Path, backend: str, device: str) -> str:
+    """``auto``: CUDA → torch; an ONNX file present → onnx (fast on CPU, no torch needed);
+    else torch on the safetensors weights."""
+    if backend not in BACKENDS:
+        raise InvalidInput(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    has_onnx = any((model_dir / f).exists() for f in ("model.onnx", "model_quantized.onnx"))
+    has_st = (model_dir / "model.safetensors").exists()
+    if backend != "auto":
+        return backend
+    if device.startswith("cuda"):
+        return "torch"
+    if has_onnx:
+        return "onnx"
+    if has_st and _torch_available():
+        return "torch"
+    if has_st:
+        raise ModelLoadError(
+            f"{model_dir} has safetensors weights but torch is not installed: "
+            "`pip install 'nerve[torch]'`, or convert once with `nerve export`"
+        )
+    if (model_dir / "pytorch_model.bin").exists():
+        raise ModelLoadError(
+            f"{model_dir} holds only pytorch_model.bin, a pickle nerve never loads; convert it "
+            "to model.safetensors with transformers (save_pretrained(..., safe_serialization=True))"
+        )
+    raise ModelLoadError(f"{model_dir} has neither model.safetensors nor model.onnx")
+
+
+def make_backend(
+    kind: str, model_dir: Path, spec: ModelSpec, device: str, dtype: str | None,
+    threads: int | None,
+) -> Backend:
+    if kind == "onnx":
+        if device != "cpu":
+            raise InvalidInput(f"the onnx backend runs on cpu only, not {device!r}")
+        if dtype not in (None, "float32", "int8"):
+            raise InvalidInput(f"the onnx backend's precision is fixed by its file; got dtype {dtype!r}")
+        from .backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend(model_dir, spec, threads=threads)
+    from .backends.torch_backend import TorchBackend
+
+    return TorchBackend(model_dir, spec, device=device, dtype=dtype or "float32", threads=threads)
+
+
+def load(
+    model: str | Path | None = None, *, backend: str = "auto", device: str = "cpu",
+    dtype: str | None = None, threads: int | None = None, max_batch_tokens: int = 16384,
+    revision: str | None = None, resolver: Resolver | None = None, model_id: str | None = None,
+) -> Engine:
+    """Load a token-classification model.
+
+    ``model``: a local directory (HF safetensors or ONNX export), a Hub id, or None for the
+    embedded default model. ``backend``: auto/torch/onnx. ``device``: cpu/cuda[:N].
+    ``dtype`` (torch): float32/float16/bfloat16.
+    """
+    if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
+        raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
+    model_dir = resolve_model(model, revision=revision, resolver=resolver)
+    spec = read_spec(model_dir)
+    tokenizer = load_tokenizer(model_dir)
+    vocab = tokenizer.get_vocab_size(with_added_tokens=True)
+    if vocab > spec.encoder.vocab_size:
+        raise ModelLoadError(
+            f"{model_dir}: tokenizer has {vocab} tokens but the model's embedding table has "
+            f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
+        )
+    kind = choose_backend(model_dir, backend, device)
+    engine_backend = make_backend(kind, model_dir, spec, device, dtype, threads)
+    if model_id is None:
+        model_id = "nerve-default" if model_dir == default_model_dir() else (
+            str(model) if model is not None and not Path(str(model)).exists() else model_dir.name)
+    return Engine(spec=spec, tokenizer=tokenizer, backend=engine_backend, model_dir=model_dir,
+                  model_id=model_id, max_batch_tokens=max_batch_tokens)

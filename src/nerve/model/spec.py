@@ -1,0 +1,187 @@
+"""What a model directory declares: architecture, labels, encoder shape, window length.
+
+Everything here is read from JSON only (``config.json``, ``tokenizer_config.json``):
+nothing is executed and nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelLoadError, UnsupportedArchitecture
+
+# Architecture name → encoder family. The family decides weight names and position ids.
+SUPPORTED_ARCHITECTURES: dict[str, str] = {
+    "BertForTokenClassification": "bert",
+    "DistilBertForTokenClassification": "distilbert",
+    "RobertaForTokenClassification": "roberta",
+    "XLMRobertaForTokenClassification": "roberta",
+}
+MODEL_TYPE_TO_ARCH = {
+    "bert": "BertForTokenClassification",
+    "distilbert": "DistilBertForTokenClassification",
+    "roberta": "RobertaForTokenClassification",
+    "xlm-roberta": "XLMRobertaForTokenClassification",
+}
+# Tokenizer configs without a real limit carry this sentinel (transformers' VERY_LARGE_INTEGER).
+_NO_LIMIT = 10**12
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The shape of a BERT-family encoder, in nerve's own terms."""
+
+    family: str
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    max_positions: int
+    type_vocab_size: int
+    layer_norm_eps: float
+    activation: str
+    pad_token_id: int
+    num_labels: int
+
+    @property
+    def position_offset(self) -> int:
+        """RoBERTa numbers positions from ``pad_token_id + 1``; BERT and DistilBERT from 0."""
+        return self.pad_token_id + 1 if self.family == "roberta" else 0
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest sequence (specials included) the position table can address."""
+        return self.max_positions - self.position_offset
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    architecture: str
+    labels: tuple[str, ...]
+    encoder: EncoderConfig
+    max_length: int
+    raw_config: dict[str, Any]
+
+    @property
+    def family(self) -> str:
+        return self.encoder.family
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path.name} is missing from {path.parent}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object")
+    return data
+
+
+def parse_labels(config: dict[str, Any], where: Path) -> tuple[str, ...]:
+    """``id2label`` as a tuple in id order; ids must be exactly 0..n-1."""
+    raw = config.get("id2label")
+    if not isinstance(raw, dict) or not raw:
+        raise ModelLoadError(f"{where}: config.json has no id2label mapping (not a NER model?)")
+    try:
+        by_id = {int(k): str(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise ModelLoadError(f"{where}: id2label keys must be integers, got {list(raw)}") from None
+    if sorted(by_id) != list(range(len(by_id))):
+        raise ModelLoadError(f"{where}: id2label ids must be 0..{len(by_id) - 1}, got {sorted(by_id)}")
+    return tuple(by_id[i] for i in range(len(by_id)))
+
+
+def _architecture(config: dict[str, Any], where: Path) -> str:
+    archs = config.get("architectures") or []
+    if archs:
+        arch = str(archs[0])
+    else:
+        arch = MODEL_TYPE_TO_ARCH.get(str(config.get("model_type")), "")
+        if not arch:
+            raise UnsupportedArchitecture(
+                f"{where}: config.json names no architecture and model_type "
+                f"{config.get('model_type')!r} is not supported"
+            )
+    if arch not in SUPPORTED_ARCHITECTURES:
+        supported = ", ".join(SUPPORTED_ARCHITECTURES)
+        raise UnsupportedArchitecture(
+            f"{where}: architecture {arch!r} is not supported; nerve runs {supported}"
+        )
+    return arch
+
+
+def _int(config: dict[str, Any], *keys: str, default: int | None = None) -> int:
+    for key in keys:
+        if key in config and config[key] is not None:
+            return int(config[key])
+    if default is None:
+        raise ModelLoadError(f"config.json lacks {keys[0]!r}")
+    return default
+
+
+def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> EncoderConfig:
+    if family == "distilbert":
+        hidden = _int(config, "dim")
+        return EncoderConfig(
+            family=family,
+            vocab_size=_int(config, "vocab_size"),
+            hidden_size=hidden,
+            num_layers=_int(config, "n_layers"),
+            num_heads=_int(config, "n_heads"),
+            intermediate_size=_int(config, "hidden_dim"),
+            max_positions=_int(config, "max_position_embeddings"),
+            type_vocab_size=0,
+            layer_norm_eps=1e-12,  # DistilBERT hard-codes this epsilon
+            activation=str(config.get("activation", "gelu")),
+            pad_token_id=_int(config, "pad_token_id", default=0),
+            num_labels=num_labels,
+        )
+    return EncoderConfig(
+        family=family,
+        vocab_size=_int(config, "vocab_size"),
+        hidden_size=_int(config, "hidden_size"),
+        num_layers=_int(config, "num_hidden_layers"),
+        num_heads=_int(config, "num_attention_heads"),
+        intermediate_size=_int(config, "intermediate_size"),
+        max_positions=_int(config, "max_position_embeddings"),
+        type_vocab_size=_int(config, "type_vocab_size", default=2),
+        layer_norm_eps=float(config.get("layer_norm_eps", 1e-12)),
+        activation=str(config.get("hidden_act", "gelu")),
+        pad_token_id=_int(config, "pad_token_id", default=1 if family == "roberta" else 0),
+        num_labels=num_labels,
+    )
+
+
+def tokenizer_max_length(model_dir: Path) -> int | None:
+    path = model_dir / "tokenizer_config.json"
+    if not path.exists():
+        return None
+    value = read_json(path).get("model_max_length")
+    if isinstance(value, (int, float)) and 0 < value < _NO_LIMIT:
+        return int(value)
+    return None
+
+
+def read_spec(model_dir: Path) -> ModelSpec:
+    """Parse and validate ``config.json`` (+ the tokenizer's length limit) of a model dir."""
+    config = read_json(model_dir / "config.json")
+    arch = _architecture(config, model_dir)
+    family = SUPPORTED_ARCHITECTURES[arch]
+    labels = parse_labels(config, model_dir)
+    enc = encoder_config(config, family, len(labels))
+    if enc.hidden_size % enc.num_heads:
+        raise ModelLoadError(
+            f"{model_dir}: hidden size {enc.hidden_size} is not divisible by "
+            f"{enc.num_heads} attention heads"
+        )
+    limit = enc.max_tokens
+    tok_limit = tokenizer_max_length(model_dir)
+    max_length = min(limit, tok_limit) if tok_limit else limit
+    return ModelSpec(arch, labels, enc, max_length, config)

@@ -1,0 +1,79 @@
+"""CoNLL sentences → training features: sub-word ids, first-sub-word labels, batches."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from ..data.conll import Sentence, to_iob2
+
+IGNORE = -100  # label id for sub-words after the first and for special tokens
+
+
+def label_set(sentences: Sequence[Sentence]) -> tuple[str, ...]:
+    """IOB2 labels of the data in a canonical order: O, then B-/I- per type alphabetically."""
+    types = sorted({t[2:] for s in sentences for t in s.tags if t != "O"})
+    return ("O", *[f"{p}-{t}" for t in types for p in ("B", "I")])
+
+
+@dataclass(frozen=True)
+class Feature:
+    ids: np.ndarray  # int64 [n_tokens]
+    labels: np.ndarray  # int64 [n_tokens], IGNORE where not a first sub-word
+    word_first: np.ndarray  # int64 [n_words], token index of each word's first piece (-1: cut)
+
+
+def encode_sentence(
+    tokenizer: Tokenizer, words: Sequence[str], tags: Sequence[str] | None,
+    label_ids: dict[str, int], max_length: int,
+) -> Feature:
+    enc = tokenizer.encode(list(words), is_pretokenized=True)
+    ids = np.asarray(enc.ids, dtype=np.int64)[:max_length]
+    word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
+    word_ids = word_ids[:max_length]
+    if len(enc.ids) > max_length:  # keep the closing special token
+        ids[-1] = enc.ids[-1]
+        word_ids[-1] = -1
+    # A token starts a word when its word id differs from the previous token's.
+    starts = (word_ids >= 0) & (word_ids != np.concatenate(([-2], word_ids[:-1])))
+    word_first = np.full(len(words), -1, dtype=np.int64)
+    word_first[word_ids[starts]] = np.flatnonzero(starts)
+    labels = np.full(len(ids), IGNORE, dtype=np.int64)
+    if tags is not None:
+        tag_ids = np.asarray([label_ids[t] for t in to_iob2(tags)], dtype=np.int64)
+        labels[starts] = tag_ids[word_ids[starts]]
+    return Feature(ids, labels, word_first)
+
+
+def batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random | None
+) -> list[list[int]]:
+    """Indices grouped into batches of similar length (little padding).
+
+    With ``rng`` (training): shuffle, sort within pools of 50 batches, shuffle batch order —
+    random yet cheap, and deterministic for a seed. Without: plain length order (evaluation).
+    """
+    order = list(range(len(lengths)))
+    if rng is None:
+        order.sort(key=lambda i: lengths[i])
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(order)
+    pool = batch_size * 50
+    out: list[list[int]] = []
+    for p in range(0, len(order), pool):
+        chunk = sorted(order[p : p + pool], key=lambda i: lengths[i])
+        out.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def pad(arrays: Sequence[np.ndarray], value: int) -> np.ndarray:
+    width = max(len(a) for a in arrays)
+    out = np.full((len(arrays), width), value, dtype=np.int64)
+    for row, a in enumerate(arrays):
+        out[row, : len(a)] = a
+    return out

@@ -1,0 +1,72 @@
+"""Write a trained model directory atomically, loadable by nerve and by transformers.
+
+Everything is written into a hidden sibling directory first and renamed into place at the
+end, so an interrupted run never leaves a half-written model at ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from tokenizers import Tokenizer
+
+from ..encoder.modules import TokenClassifier
+from ..encoder.weights import save_model
+from ..errors import InvalidInput
+from ..model.spec import MODEL_TYPE_TO_ARCH, read_json
+
+if TYPE_CHECKING:
+    from .trainer import TrainConfig, TrainResult
+
+_COPIED = ("tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
+           "vocab.json", "sentencepiece.bpe.model")
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InvalidInput(f"{out} already exists and is not empty (pass --overwrite to replace it)")
+
+
+def _config(base: Path, labels: tuple[str, ...], dtype: str) -> dict[str, object]:
+    config = read_json(base / "config.json")
+    config["architectures"] = [MODEL_TYPE_TO_ARCH[str(config["model_type"])]]
+    config["id2label"] = {str(i): label for i, label in enumerate(labels)}
+    config["label2id"] = {label: i for i, label in enumerate(labels)}
+    config["torch_dtype"] = dtype
+    return config
+
+
+def write_model_dir(
+    model: TokenClassifier, cfg: TrainConfig, labels: tuple[str, ...], tok: Tokenizer,
+    result: TrainResult,
+) -> None:
+    if cfg.save_dtype not in _DTYPES:
+        raise InvalidInput(f"save dtype must be one of {sorted(_DTYPES)}, got {cfg.save_dtype!r}")
+    check_out_dir(cfg.out, cfg.overwrite)
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.out.name}.partial-", dir=cfg.out.parent))
+    try:
+        save_model(model, tmp / "model.safetensors", _DTYPES[cfg.save_dtype])
+        (tmp / "config.json").write_text(
+            json.dumps(_config(cfg.base, labels, cfg.save_dtype), indent=2) + "\n")
+        # The tokenizer as nerve uses it: no built-in padding or truncation.
+        tok.save(str(tmp / "tokenizer.json"))
+        for name in _COPIED:
+            if (cfg.base / name).exists():
+                shutil.copy2(cfg.base / name, tmp / name)
+        meta = {"train_config": cfg.to_dict(), "best_epoch": result.best_epoch,
+                "dev_f1_per_epoch": result.dev_f1, "labels": list(labels)}
+        (tmp / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if cfg.out.exists():
+            shutil.rmtree(cfg.out)
+        os.replace(tmp, cfg.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,205 @@
+"""Fine-tune a BERT-family encoder for token classification (first sub-word labelled).
+
+Deterministic for a seed on CPU: seeded torch/python RNGs and a seeded batch order.
+The best epoch on dev is kept and written atomically (see ``output.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from ..data.conll import Sentence, read_conll
+from ..encoder.modules import TokenClassifier
+from ..encoder.weights import load_model
+from ..errors import DataError, ModelLoadError
+from ..eval.scoring import score
+from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
+from ..text.loading import load_tokenizer
+from .features import IGNORE, Feature, batches, encode_sentence, label_set, pad
+from .output import check_out_dir, write_model_dir
+
+
+@dataclass
+class TrainConfig:
+    base: Path
+    train: Path
+    dev: Path
+    out: Path
+    epochs: int = 5
+    lr: float = 1e-4
+    batch_size: int = 32
+    seed: int = 0
+    max_length: int = 128
+    device: str = "cpu"
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    dropout: float = 0.1
+    save_dtype: str = "float32"
+    # For quick runs and tests: use only the first N train/dev sentences, stop after N steps.
+    limit_train: int | None = None
+    limit_dev: int | None = None
+    max_steps: int | None = None
+    overwrite: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    labels: tuple[str, ...]
+    best_epoch: int
+    dev_f1: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _base_encoder(base: Path, num_labels: int, dropout: float) -> TokenClassifier:
+    config = read_json(base / "config.json")
+    model_type = str(config.get("model_type"))
+    arch = MODEL_TYPE_TO_ARCH.get(model_type)
+    if arch is None:
+        raise ModelLoadError(
+            f"{base}: model_type {model_type!r} cannot be fine-tuned by nerve; "
+            f"supported: {', '.join(sorted(MODEL_TYPE_TO_ARCH))}"
+        )
+    cfg = encoder_config(config, SUPPORTED_ARCHITECTURES[arch], num_labels)
+    model = load_model(base, cfg, with_head=False, dropout=dropout)
+    # A fresh head, initialised as BERT does (normal, std = initializer_range).
+    std = float(config.get("initializer_range", 0.02))
+    torch.nn.init.normal_(model.classifier.weight, std=std)
+    torch.nn.init.zeros_(model.classifier.bias)
+    return model
+
+
+def _features(
+    sents: Sequence[Sentence], tok: Tokenizer, label_ids: dict[str, int], max_length: int
+) -> list[Feature]:
+    return [encode_sentence(tok, s.words, s.tags, label_ids, max_length) for s in sents]
+
+
+def _optimizer(model: TokenClassifier, cfg: TrainConfig) -> torch.optim.AdamW:
+    # No weight decay on biases and LayerNorm weights, as in BERT's recipe.
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _linear_schedule(total: int, warmup: float) -> Callable[[int], float]:
+    warm = max(1, int(total * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    return factor
+
+
+def predict_tags(
+    model: TokenClassifier, feats: Sequence[Feature], n_words: Sequence[int],
+    labels: Sequence[str], device: torch.device, batch_size: int = 128,
+) -> list[list[str]]:
+    """Label of each word's first sub-word ("O" for words cut by max_length)."""
+    model.eval()
+    label_arr = np.asarray(labels, dtype=object)
+    out: list[list[str]] = [[] for _ in feats]
+    with torch.inference_mode():
+        for idx in batches([len(f.ids) for f in feats], batch_size, None):
+            ids = torch.from_numpy(pad([feats[i].ids for i in idx], 0)).to(device)
+            mask = torch.from_numpy(pad([np.ones_like(feats[i].ids) for i in idx], 0)).to(device)
+            pred = model(ids, mask).float().argmax(-1).cpu().numpy()  # [batch, seq]
+            for row, i in enumerate(idx):
+                first = feats[i].word_first
+                tags = np.full(n_words[i], "O", dtype=object)
+                tags[first >= 0] = label_arr[pred[row, first[first >= 0]]]
+                out[i] = list(tags)
+    return out
+
+
+def _read(path: Path, limit: int | None) -> list[Sentence]:
+    sents = read_conll(path)
+    if not sents:
+        raise DataError(f"{path}: no sentences found")
+    return sents[:limit] if limit else sents
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True) -> TrainResult:
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    check_out_dir(cfg.out, cfg.overwrite)  # fail now, not after an hour of training
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    device = torch.device(cfg.device)
+    train_s, dev_s = _read(cfg.train, cfg.limit_train), _read(cfg.dev, cfg.limit_dev)
+    labels = label_set(train_s)
+    label_ids = {t: i for i, t in enumerate(labels)}
+    unknown = sorted({t for s in dev_s for t in s.tags} - set(labels) - {
+        "I-" + t[2:] for t in labels if t.startswith("B-")})
+    if unknown:
+        raise DataError(f"{cfg.dev}: tags {unknown} never occur in {cfg.train}")
+    tok = load_tokenizer(cfg.base)
+    train_f = _features(train_s, tok, label_ids, cfg.max_length)
+    dev_f = _features(dev_s, tok, label_ids, cfg.max_length)
+    model = _base_encoder(cfg.base, len(labels), cfg.dropout).to(device)
+    opt = _optimizer(model, cfg)
+    steps_per_epoch = math.ceil(len(train_f) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else cfg.max_steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(total, cfg.warmup))
+    autocast = device.type == "cuda"
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    result = TrainResult(cfg.out, labels, best_epoch=0)
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = batches([len(f.ids) for f in train_f], cfg.batch_size, rng)
+        bar = tqdm(order, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch")
+        for idx in bar:
+            if step >= total:
+                break
+            ids = torch.from_numpy(pad([train_f[i].ids for i in idx], 0)).to(device)
+            mask = torch.from_numpy(pad([np.ones_like(train_f[i].ids) for i in idx], 0)).to(device)
+            target = torch.from_numpy(pad([train_f[i].labels for i in idx], IGNORE)).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = model(ids, mask)
+            loss = torch.nn.functional.cross_entropy(
+                logits.float().view(-1, len(labels)), target.view(-1), ignore_index=IGNORE
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        pred = predict_tags(model, dev_f, [len(s.words) for s in dev_s], labels, device)
+        f1 = score([list(s.tags) for s in dev_s], pred).micro.f1
+        result.dev_f1.append(f1)
+        log(f"epoch {epoch}: dev F1 {f1:.4f}")
+        if best is None or f1 > best[0]:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best = (f1, epoch, state)
+        if step >= total:
+            break
+    assert best is not None
+    model.load_state_dict(best[2])
+    result.best_epoch = best[1]
+    result.seconds = time.perf_counter() - started
+    write_model_dir(model.cpu(), cfg, labels, tok, result)
+    log(f"best epoch {best[1]} (dev F1 {best[0]:.4f}) written to {cfg.out}")
+    return result

@@ -1,0 +1,156 @@
+"""Plain, immutable result and option types shared by every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import InvalidInput
+
+
+class Aggregation(str, Enum):
+    """The transformers pipeline's aggregation strategies, with its exact semantics."""
+
+    NONE = "none"
+    SIMPLE = "simple"
+    FIRST = "first"
+    AVERAGE = "average"
+    MAX = "max"
+
+    @classmethod
+    def parse(cls, value: str | Aggregation) -> Aggregation:
+        if isinstance(value, Aggregation):
+            return value
+        if not isinstance(value, str):
+            raise InvalidInput(f"aggregation_strategy must be a string, got {type(value).__name__}")
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            names = ", ".join(a.value for a in cls)
+            raise InvalidInput(
+                f"unknown aggregation_strategy {value!r}; expected one of: {names}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One entity (aggregated strategies) or one sub-word token (strategy ``none``).
+
+    ``start``/``end`` are Unicode code-point offsets into the caller's original string, so
+    ``text[start:end]`` is always the surface form. ``word`` is what the transformers pipeline
+    reports (the tokenizer's decoding of the pieces, e.g. lower-cased for uncased models).
+    ``label`` is the entity type without ``B-``/``I-`` for aggregated results and the full
+    model label for ``none``. ``index``/``token_id`` are set for ``none`` only.
+    """
+
+    label: str
+    score: float
+    start: int
+    end: int
+    word: str
+    index: int | None = None
+    token_id: int | None = None
+    # With ``raw_scores``: logits for every model label (label order), averaged over the
+    # entity's sub-words for aggregated strategies.
+    raw: tuple[float, ...] | None = None
+
+    def to_pipeline_dict(self) -> dict[str, Any]:
+        """The transformers pipeline's dict form for this entity."""
+        if self.index is not None:
+            return {
+                "entity": self.label,
+                "score": self.score,
+                "index": self.index,
+                "word": self.word,
+                "start": self.start,
+                "end": self.end,
+            }
+        return {
+            "entity_group": self.label,
+            "score": self.score,
+            "word": self.word,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TextResult:
+    """The entities found in one input text, in order of ``start``."""
+
+    text: str
+    entities: tuple[Entity, ...]
+
+    def to_pipeline(self) -> list[dict[str, Any]]:
+        return [e.to_pipeline_dict() for e in self.entities]
+
+    def to_spacy(self) -> dict[str, Any]:
+        """spaCy's ``{text, ents: [{start, end, label}]}`` form (as displaCy consumes it)."""
+        return {
+            "text": self.text,
+            "ents": [{"start": e.start, "end": e.end, "label": e.label} for e in self.entities],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "entities": [
+                {
+                    "label": e.label,
+                    "score": e.score,
+                    "start": e.start,
+                    "end": e.end,
+                    "text": self.text[e.start : e.end],
+                    "word": e.word,
+                    **({"index": e.index, "token_id": e.token_id} if e.index is not None else {}),
+                    **({"raw_scores": list(e.raw)} if e.raw is not None else {}),
+                }
+                for e in self.entities
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WordLabels:
+    """One label per word for pre-split input (the label of each word's first sub-word)."""
+
+    words: tuple[str, ...]
+    labels: tuple[str, ...]
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceOptions:
+    """Per-call options; validated once at construction."""
+
+    aggregation_strategy: Aggregation = Aggregation.SIMPLE
+    ignore_labels: tuple[str, ...] = ("O",)
+    truncate: bool = False
+    truncation_direction: str = "right"
+    # Window length in tokens (specials included); None = the model's limit.
+    window: int | None = None
+    # Tokens shared by consecutive windows of a long text (like the pipeline's ``stride``);
+    # None = a quarter of the window's content tokens (127 for a 512-token window).
+    stride: int | None = None
+    raw_scores: bool = False
+    # When False, a text longer than the window is refused instead of windowed.
+    allow_windows: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aggregation_strategy", Aggregation.parse(self.aggregation_strategy))
+        direction = self.truncation_direction
+        if not isinstance(direction, str) or direction.strip().lower() not in ("left", "right"):
+            raise InvalidInput(
+                f"truncation_direction must be 'left' or 'right', got {direction!r}"
+            )
+        object.__setattr__(self, "truncation_direction", direction.strip().lower())
+        if isinstance(self.ignore_labels, str) or not isinstance(self.ignore_labels, Sequence):
+            raise InvalidInput("ignore_labels must be a list of label names")
+        object.__setattr__(self, "ignore_labels", tuple(self.ignore_labels))
+        if self.stride is not None and (not isinstance(self.stride, int) or self.stride < 0):
+            raise InvalidInput(f"stride must be a non-negative integer, got {self.stride!r}")
+        if self.window is not None and (not isinstance(self.window, int) or self.window < 3):
+            raise InvalidInput(f"window must be an integer >= 3, got {self.window!r}")
