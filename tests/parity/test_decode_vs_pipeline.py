@@ -86,7 +86,8 @@ def _wordpiece(lowercase: bool) -> Tokenizer:
         + [f"##{d}" for d in "0123456789"]
         + list(".,;:!?'\"()-/$%&")
         + ["é", "##é", "ü", "##ü", "Ü", "東", "京", "日"]  # "本", "☃", emoji: [UNK]
-        + "John Smith lives in New York Paris Berlin the and was by of is".split()
+        + ["John", "Smith", "lives", "in", "New", "York", "Paris", "Berlin", "the", "and", "was"]
+        + ["by", "of", "is"]
         + ["Micro", "##soft", "Ge", "##rman", "##y", "Ba", "##ll", "words", "##ords", "rep"]
         + ["##eat", "##ed", "numbers", "##123", "##45"]
     )
@@ -231,6 +232,15 @@ def setup_for(name: str, max_length: int = 128) -> Setup:
     return _CACHE[key]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Any:
+    """The models are tiny: extra intra-op threads only contend with other work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # ----------------------------------------------------------------------------- comparison
 
 
@@ -311,12 +321,12 @@ def test_matches_pipeline_with_stride(name: str, stride: int) -> None:
             assert row[:n] == w.ids.tolist()
             assert [tuple(o) for o in offsets[:n]] == [tuple(o) for o in w.offsets.tolist()]
         probs = [setup.probs(w) for w in windows]
-        for strategy in STRATEGIES[1:]:
-            for ignore in (["O"], []):
-                theirs = pipe(text, aggregation_strategy=strategy, ignore_labels=ignore,
-                              stride=stride)  # fmt: skip
-                ours = decode_text(text, windows, probs, strategy, ignore, setup.ctx)
-                assert_same(ours, theirs, f"{name}/{strategy}/stride={stride}/ignore={ignore}")
+        # Keeping "O" gives the merge the most overlapping entities; one run checks filtering.
+        runs = [(s, []) for s in STRATEGIES[1:]] + [("first", ["O"])]
+        for strategy, ignore in runs:
+            theirs = pipe(text, aggregation_strategy=strategy, ignore_labels=ignore, stride=stride)
+            ours = decode_text(text, windows, probs, strategy, ignore, setup.ctx)
+            assert_same(ours, theirs, f"{name}/{strategy}/stride={stride}/ignore={ignore}")
 
 
 @pytest.mark.parametrize("stride", [0, 1, 2, 5, 9])

@@ -11,7 +11,7 @@ unlimited window: the leading specials of the first window, then the text's toke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -75,16 +75,6 @@ def stitch_tokens(per_window: list[list[Entity]], windows: list[WindowTokens]) -
         ranks = np.searchsorted(share.content, local)  # [e]
         kept = (ranks >= share.keep_from) & (ranks < share.keep_to)
         for i in np.flatnonzero(kept).tolist():
-            e = entities[i]
-            out.append(
-                Entity(
-                    e.label,
-                    e.score,
-                    e.start,
-                    e.end,
-                    e.word,
-                    index=int(ranks[i]) + share.rank_shift,
-                    token_id=e.token_id,
-                )
-            )
+            # replace() keeps every other field (e.g. raw scores) as decoded.
+            out.append(replace(entities[i], index=int(ranks[i]) + share.rank_shift))
     return out

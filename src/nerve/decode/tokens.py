@@ -121,7 +121,12 @@ class DecodeContext:
         labels: Sequence[str],
         unk_token: str | None,
     ) -> DecodeContext:
-        """Read the sub-word rule, the unknown token id and the decoder from a tokenizer."""
+        """Read the sub-word rule, the unknown token id and the decoder from a tokenizer.
+
+        ``unk_token`` must be the transformers tokenizer's ``unk_token`` (tokenizer_config.json /
+        special_tokens_map.json), which is what the pipeline compares ids with; it can differ
+        from the tokenizers model's own ``unk_token`` (byte-level BPE models often have none).
+        """
         model: Any = tokenizer.model
         wordpiece = bool(getattr(model, "continuing_subword_prefix", None))
         unk_id = tokenizer.token_to_id(unk_token) if unk_token is not None else None

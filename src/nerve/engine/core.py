@@ -21,6 +21,7 @@ from ..decode.tokens import WindowTokens
 from ..errors import InvalidInput
 from ..model.spec import ModelSpec
 from ..text.encode import EncodedText, TextEncoder
+from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
 from .batching import budget_batches, pad_rows
 from .raw import attach_raw
@@ -70,7 +71,7 @@ class Engine:
         self.model_id = model_id
         self.max_batch_tokens = max_batch_tokens
         self.text_encoder = TextEncoder(tokenizer, spec.max_length)
-        unk = getattr(tokenizer.model, "unk_token", None)
+        unk = unk_token(model_dir, tokenizer)
         self.decode_ctx = DecodeContext.from_tokenizer(tokenizer, spec.labels, unk)
         self._pad_id = spec.encoder.pad_token_id
         self._tokenizer = tokenizer
@@ -132,8 +133,7 @@ class Engine:
         word_ids = np.concatenate(encoded.word_ids)
         probs = softmax(np.concatenate(list(logits)))
         labels, scores = first_subword_labels(word_ids, probs, encoded.n_words, self.labels)
-        words = tuple(encoded.text.split(" ")) if encoded.n_words else ()
-        return WordLabels(words, tuple(labels), tuple(scores))
+        return WordLabels(encoded.words, tuple(labels), tuple(scores))
 
     # -- one-call API ------------------------------------------------------------------
     @overload

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
@@ -29,22 +29,28 @@ class EncodedText:
     # Pre-split input only: per window, the word index of each token (-1: special) [n_tokens].
     word_ids: list[np.ndarray] | None = None
     n_words: int = 0
+    words: tuple[str, ...] = ()
 
     @property
     def n_tokens(self) -> int:
         return sum(len(w.ids) for w in self.windows)
 
 
-def _window(enc: Encoding, word_starts: np.ndarray | None) -> tuple[WindowTokens, np.ndarray]:
+def _window(
+    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray
+) -> tuple[WindowTokens, np.ndarray]:
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
     special = np.asarray(enc.special_tokens_mask, dtype=bool)
     word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
-    if word_starts is not None:
+    if word_starts is not None and len(word_starts):
         # Pre-split input: the tokenizer's offsets are relative to each word.
         shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
         offsets = offsets + shift[:, None]
-    return WindowTokens(ids=ids, offsets=offsets, special=special, tokens=enc.tokens), word_ids
+    # Token strings by id (what transformers' convert_ids_to_tokens gives): Encoding.tokens
+    # shows the surface text for some unknown pieces (Unigram), not the vocabulary entry.
+    tokens = vocab[ids].tolist()
+    return WindowTokens(ids=ids, offsets=offsets, special=special, tokens=tokens), word_ids
 
 
 class TextEncoder:
@@ -54,6 +60,8 @@ class TextEncoder:
         self._base = tokenizer.to_str()
         self.max_length = max_length
         self.num_specials = tokenizer.num_special_tokens_to_add(False)
+        size = tokenizer.get_vocab_size(with_added_tokens=True)
+        self._vocab = np.array([tokenizer.id_to_token(i) for i in range(size)], dtype=object)
         self._configured: dict[tuple[int, int, str], Tokenizer] = {}
         self._lock = threading.Lock()
 
@@ -110,7 +118,7 @@ class TextEncoder:
                 f"input of {len(text)} characters is longer than the model's window of "
                 f"{self.max_length} tokens; send truncate=true or enable windows"
             )
-        built = [_window(p, starts) for p in parts]
+        built = [_window(p, starts, self._vocab) for p in parts]
         windows = [w for w, _ in built]
         word_ids = [ids for _, ids in built] if starts is not None else None
         n_words = len(starts) if starts is not None else 0
@@ -121,5 +129,6 @@ class TextEncoder:
     ) -> EncodedText:
         lengths = np.asarray([len(w) for w in words], dtype=np.int64)
         # Words are joined by single spaces: word i starts after i spaces and all earlier words.
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
-        return self._collect(" ".join(words), enc, options, starts)
+        starts = np.cumsum(np.concatenate(([0], lengths + 1)))[:-1].astype(np.int64)
+        encoded = self._collect(" ".join(words), enc, options, starts)
+        return replace(encoded, words=tuple(words))

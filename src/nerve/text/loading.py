@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -28,3 +29,25 @@ def load_tokenizer(model_dir: Path) -> Tokenizer:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+def unk_token(model_dir: Path, tokenizer: Tokenizer) -> str | None:
+    """The unknown token as transformers sees it: the tokenizer config's ``unk_token``
+    (a string or an AddedToken dict), else special_tokens_map.json, else the model's own."""
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        path = model_dir / name
+        if not path.exists():
+            continue
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("unk_token")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ModelLoadError(f"{path} is not valid JSON") from None
+        if isinstance(value, dict):
+            value = value.get("content")
+        if isinstance(value, str):
+            return value
+    model = tokenizer.model
+    token = getattr(model, "unk_token", None)
+    if token is None and getattr(model, "unk_id", None) is not None:
+        token = tokenizer.id_to_token(model.unk_id)
+    return token

@@ -1,0 +1,44 @@
+"""``nerve eval``: entity-level P/R/F1 on CoNLL data, seqeval-compatible, plus throughput."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..data.conll import check_tags, read_conll
+from ..errors import DataError
+from ..eval.evaluate import evaluate
+from .common import add_model_options, load_engine
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("eval", help="score a model on CoNLL-format data")
+    p.add_argument("--data", type=Path, required=True, help="CoNLL file (last column = tag)")
+    p.add_argument("--batch-size", type=int, default=256, help="sentences per engine call")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-progress", action="store_true")
+    add_model_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    sentences = read_conll(args.data)
+    if not sentences:
+        raise DataError(f"{args.data}: no sentences found")
+    engine = load_engine(args)
+    check_tags(sentences, engine.labels, args.data)
+
+    def predict(batch: list[list[str]]) -> list[list[str]]:
+        return [list(w.labels) for w in engine.predict_words(batch)]
+
+    result = evaluate(sentences, predict, batch_size=args.batch_size,
+                      progress=not args.no_progress and not args.json)
+    if args.json:
+        print(json.dumps({**result.to_dict(), "model": engine.info()}, indent=2))
+    else:
+        info = engine.info()
+        print(f"model {info['model_id']} ({info['backend']}, {info['device']}, {info['dtype']}) "
+              f"on {args.data}")
+        print(result.format(), end="")
+    return 0

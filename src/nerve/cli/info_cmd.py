@@ -1,0 +1,26 @@
+"""``nerve info``: what a model is, without running it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..model.inspect import describe
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("info", help="show a model's architecture, labels, size and limits")
+    p.add_argument("model", nargs="?", default=None, help="model dir or Hub id (default: embedded)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe(args.model)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for key, value in info.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        print(f"{key:>14}: {shown}")
+    return 0

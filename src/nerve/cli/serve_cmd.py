@@ -1,0 +1,85 @@
+"""``nerve serve``: run the HTTP + gRPC server (a thin wrapper over ``nerve.server.runner``).
+
+Every flag defaults to None here so that ``resolve_config`` can tell "not given" (fall back
+to ``NERVE_*`` variables, then to the defaults) from an explicit value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+
+from ..errors import MissingExtra
+
+# (import name, pip name) of what the server needs beyond the base install.
+_SERVER_PACKAGES = (
+    ("starlette", "starlette"),
+    ("uvicorn", "uvicorn"),
+    ("grpc", "grpcio"),
+    ("grpc_health", "grpcio-health-checking"),
+    ("google.protobuf", "protobuf"),
+    ("prometheus_client", "prometheus_client"),
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="serve a model over HTTP and gRPC (Baseten- and encoderfile-compatible)",
+        description="Every option can also be set with an environment variable NERVE_<OPTION> "
+        "(e.g. NERVE_HTTP_PORT=9000, NERVE_API_KEY=...); a flag wins over its variable.",
+    )
+    p.add_argument("--model", help="model directory or Hub id (default: the embedded model)")
+    p.add_argument("--model-id", help="name reported as model_id (default: from the model)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    p.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
+    p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
+    p.add_argument("--disable-grpc", action="store_const", const=True, help="no gRPC server")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (except /health)")
+    p.add_argument("--backend", choices=["auto", "torch", "onnx"], help="default auto")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
+    p.add_argument("--threads", type=int, help="intra-op threads of the backend")
+    p.add_argument("--max-batch-tokens", type=int, help="padded tokens per batch (default 16384)")
+    p.add_argument(
+        "--max-concurrent-requests", type=int, help="beyond this, answer 429 (default 512)"
+    )
+    p.add_argument("--max-client-batch-size", type=int, help="texts per request (default 32)")
+    p.add_argument("--max-input-chars", type=int, help="characters per text (default 100000)")
+    p.add_argument("--max-body-bytes", type=int, help="request body size (default 8 MiB)")
+    p.add_argument("--request-timeout", type=float, help="seconds per request (default 60)")
+    p.add_argument(
+        "--strict-length",
+        action="store_const",
+        const=True,
+        help="refuse over-long input (truncate=false) with 422 instead of using windows",
+    )
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(run=run)
+
+
+def _check_extra() -> None:
+    for module, package in _SERVER_PACKAGES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a missing parent package ("google")
+            found = False
+        if not found:
+            raise MissingExtra(package, "server", "nerve serve")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_extra()
+    from ..server.config import resolve_config
+    from ..server.runner import serve
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
+    config = resolve_config(flags, os.environ)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return serve(config)

@@ -1,0 +1,95 @@
+"""The gRPC transport: the encoderfile service, ``grpc.health.v1`` and API-key checking."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from .auth import ApiKey
+from .errors import ListenError
+from .grpc_service import SERVICE_NAME, TokenClassificationServicer
+from .proto import token_classification_pb2_grpc
+from .service import InferenceService
+
+_HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+
+class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
+    """Every RPC except the health service needs ``authorization: Bearer KEY`` (or
+    ``api-key``) metadata; others are answered UNAUTHENTICATED before reaching the service."""
+
+    def __init__(self, key: str) -> None:
+        self._key = ApiKey(key)
+        self._deny = grpc.unary_unary_rpc_method_handler(_unauthenticated)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        metadata = handler_call_details.invocation_metadata or ()  # type: ignore[attr-defined]
+        if method.startswith(_HEALTH_PREFIX) or self._key.allows(metadata):
+            return await continuation(handler_call_details)
+        return self._deny
+
+
+async def _unauthenticated(request: bytes, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(
+        grpc.StatusCode.UNAUTHENTICATED,
+        "missing or wrong API key: send 'authorization: Bearer KEY'",
+    )
+
+
+class HealthServicer(health.aio.HealthServicer):
+    """Standard health service that also reports NOT_SERVING when the model worker is down."""
+
+    def __init__(self, service: InferenceService) -> None:
+        super().__init__()
+        self._service = service
+
+    async def Check(  # noqa: N802 - fixed by grpc.health.v1
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthCheckResponse:
+        if not self._service.healthy:
+            return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.NOT_SERVING)
+        return await super().Check(request, context)
+
+
+class GrpcTransport:
+    def __init__(self, service: InferenceService, host: str, port: int) -> None:
+        config = service.config
+        interceptors = [ApiKeyInterceptor(config.api_key)] if config.api_key else []
+        self._server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", config.max_body_bytes),
+                # gRPC's default SO_REUSEPORT would let a second server share the port silently.
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        token_classification_pb2_grpc.add_TokenClassificationInferenceServicer_to_server(
+            TokenClassificationServicer(service), self._server
+        )
+        self._health = HealthServicer(service)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        address = (
+            f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+        )
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise ListenError(f"cannot listen for gRPC on {address}: {exc}") from None
+        self.address = address
+
+    async def start(self) -> None:
+        await self._server.start()
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float) -> None:
+        """Refuse new RPCs, let running ones finish for up to ``grace`` seconds."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(grace)

@@ -1,0 +1,1 @@
+"""The HTTP transport: a Starlette ASGI app (served by uvicorn) over ``InferenceService``."""

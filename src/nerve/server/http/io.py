@@ -1,0 +1,133 @@
+"""Request bodies in, JSON responses out, and the client-disconnect watch.
+
+Bodies are read with a hard size limit (the declared Content-Length is checked before any
+byte is read), decoded as strict UTF-8 and parsed as JSON; large bodies are parsed and large
+responses serialized in the service's thread pool so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import InvalidJson, PayloadTooLarge
+from ..service import InferenceService
+
+T = TypeVar("T")
+
+# Below these, parsing/serializing on the loop is cheaper than a hop to a worker thread.
+OFFLOAD_BYTES = 64 * 1024
+OFFLOAD_ITEMS = 256
+JSON_MEDIA_TYPE = "application/json"
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its response was ready; nothing is sent."""
+
+
+def service_of(request: Request) -> InferenceService:
+    service: InferenceService = request.app.state.service
+    return service
+
+
+async def read_json(request: Request, limit: int) -> object:
+    service = service_of(request)
+    body = await _read_body(request, limit)
+    if len(body) > OFFLOAD_BYTES:
+        return await service.offload(parse_json, body)
+    return parse_json(body)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body of {size} bytes exceeds the limit of {limit} bytes (--max-body-bytes)"
+    )
+
+
+def parse_json(body: bytes) -> object:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(
+            f"request body is not valid UTF-8 (bad byte at offset {exc.start})"
+        ) from None
+    if not text.strip():
+        raise InvalidJson("request body is empty; expected a JSON object")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(
+            f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise InvalidJson("request body is nested too deeply") from None
+
+
+def dump_json(payload: Any) -> bytes:
+    # NaN/inf are not JSON; the engine never produces them for valid input.
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def is_large(n_items: int) -> bool:
+    """Whether a response of ``n_items`` entities/tokens is worth rendering off the loop."""
+    return n_items > OFFLOAD_ITEMS
+
+
+async def json_response(
+    request: Request, render: Callable[[], Any], *, large: bool, status: int = 200
+) -> Response:
+    """Render a payload (``render()``) to a JSON response; off the loop when ``large``."""
+
+    def build() -> bytes:
+        return dump_json(render())
+
+    body = await service_of(request).offload(build) if large else build()
+    return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``; if the client disconnects first, cancel it (its queued model work is
+    dropped) and raise ``ClientDisconnected``.
+
+    Once the body is fully read, the ASGI ``receive`` channel only yields when the client
+    disconnects, so watching it costs nothing while the request runs.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()  # the handler itself was cancelled (forced shutdown): take work along
+        raise
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    raise ClientDisconnected()
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,77 @@
+"""Pure ASGI middleware: request metrics (outermost) and API-key authentication."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..auth import ApiKey
+from ..errors import Unauthorized, error_body, http_status
+from ..metrics import ServerMetrics
+from .io import JSON_MEDIA_TYPE, dump_json
+
+# Routes reachable without a key: the liveness probe (load balancers carry no secrets) and the
+# static demo page, which only holds HTML/JS and asks for the key itself before any call.
+PUBLIC_PATHS = frozenset({"/health", "/"})
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by route and status and times it."""
+
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics, routes: Collection[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = frozenset(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Unknown paths share one label so scanners cannot blow up the series count.
+        route = scope["path"] if scope["path"] in self.routes else "other"
+        status = 499  # stays so when the client left before a response started
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.observe_request(route, status, time.perf_counter() - started)
+
+
+class ApiKeyMiddleware:
+    """With a key configured, every non-public route needs ``Authorization: Bearer KEY``
+    (or ``Api-Key``); 401 otherwise."""
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self.app = app
+        self.key = ApiKey(api_key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        error = Unauthorized("missing or wrong API key: send 'Authorization: Bearer KEY'")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": http_status(error),
+                "headers": [
+                    (b"content-type", JSON_MEDIA_TYPE.encode()),
+                    (b"www-authenticate", b'Bearer realm="nerve"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": dump_json(error_body(error))})
+
+    def _allowed(self, scope: Scope) -> bool:
+        # ASGI headers are bytes; HTTP header values are latin-1 by definition.
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        return self.key.allows(headers)

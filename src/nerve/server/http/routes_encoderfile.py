@@ -1,0 +1,36 @@
+"""encoderfile compatible routes: ``POST /predict``, ``GET /model``, ``GET /health``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from ..errors import Unavailable
+from ..wire.encoderfile import PREDICT_OPTIONS, model_json, parse_predict, predict_json, token_rows
+from .io import json_response, read_json, service_of, unless_disconnected
+
+
+async def predict(request: Request) -> Response:
+    service = service_of(request)
+    req = parse_predict(await read_json(request, service.config.max_body_bytes))
+    results = await unless_disconnected(request, service.entities(req.texts, PREDICT_OPTIONS))
+    # One row per sub-word with a probability per label: always worth rendering off the loop.
+    return await json_response(
+        request,
+        lambda: predict_json([token_rows(r) for r in results], service.model_id, req.metadata),
+        large=True,
+    )
+
+
+async def model(request: Request) -> Response:
+    service = service_of(request)
+    return await json_response(
+        request, lambda: model_json(service.model_id, service.labels), large=False
+    )
+
+
+async def health(request: Request) -> Response:
+    """``OK`` (plain text, like encoderfile) while the model worker runs; 503 otherwise."""
+    if not service_of(request).healthy:
+        raise Unavailable("the model worker is not running")
+    return PlainTextResponse("OK")

@@ -1,0 +1,44 @@
+"""Operations and nerve-native routes: ``POST /v1/entities``, ``GET /metrics``,
+``GET /openapi.json`` and the demo page ``GET /``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ..assets import index_html
+from ..wire.native import parse_entities, render_entities, render_words
+from .io import is_large, json_response, read_json, service_of, unless_disconnected
+from .openapi import openapi_document
+
+
+async def entities(request: Request) -> Response:
+    service = service_of(request)
+    req = parse_entities(await read_json(request, service.config.max_body_bytes))
+    if req.words is not None:
+        labelled = await unless_disconnected(request, service.words(req.words, req.options))
+        n_words = sum(len(r.words) for r in labelled)
+        return await json_response(
+            request, lambda: render_words(labelled, service.model_id), large=is_large(n_words)
+        )
+    assert req.texts is not None  # parse_entities sets exactly one of words / texts
+    results = await unless_disconnected(request, service.entities(req.texts, req.options))
+    n_items = sum(len(r.entities) for r in results)
+    return await json_response(
+        request,
+        lambda: render_entities(results, req.format, service.model_id),
+        large=is_large(n_items) or req.options.raw_scores,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    body, content_type = service_of(request).metrics.render()
+    return Response(body, media_type=content_type)
+
+
+async def openapi(request: Request) -> Response:
+    return await json_response(request, openapi_document, large=False)
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse(index_html())

@@ -1,0 +1,32 @@
+"""Shared fixtures: tiny seeded random models built once per session (never downloaded)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.tiny_models import ARCHS  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``tiny_model_dir(arch)`` → path of a tiny model of that architecture (cached)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from support.tiny_models import make_model
+
+    cache: dict[str, Path] = {}
+
+    def build(arch: str = "bert") -> Path:
+        if arch not in cache:
+            cache[arch] = make_model(tmp_path_factory.mktemp(f"tiny-{arch}") / arch, arch)
+        return cache[arch]
+
+    return build
+
+
+__all__ = ["ARCHS"]

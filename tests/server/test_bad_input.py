@@ -1,0 +1,126 @@
+"""Every kind of bad request gets its documented 4xx JSON error, and the server keeps serving."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from .conftest import MAX_BODY_BYTES, MAX_CLIENT_BATCH, MAX_INPUT_CHARS
+from .procs import ServerProcess
+
+GOOD = {"inputs": [["Apple is looking at buying U.K. startup"]], "aggregation_strategy": "simple"}
+
+# (route, raw body, expected status, expected error code, words the message must contain)
+CASES: list[tuple[str, bytes, int, str, str]] = [
+    ("/predict_tokens", b'{"inputs": [["a"]', 400, "invalid_json", "not valid JSON"),
+    ("/predict_tokens", b'\xff\xfe{"inputs": [["a"]]}', 400, "invalid_json", "UTF-8"),
+    ("/predict_tokens", b"", 400, "invalid_json", "empty"),
+    ("/predict_tokens", b"[" * 100_000, 400, "invalid_json", "nested too deeply"),
+    ("/predict_tokens", b'["a"]', 422, "invalid_input", "JSON object"),
+    ("/predict_tokens", b'{"truncate": true}', 422, "invalid_input", "'inputs'"),
+    ("/predict_tokens", b'{"inputs": []}', 422, "invalid_input", "at least one text"),
+    ("/predict_tokens", b'{"inputs": [[]]}', 422, "invalid_input", "at least one text"),
+    ("/predict_tokens", b'{"inputs": "text"}', 422, "invalid_input", "'inputs'"),
+    ("/predict_tokens", b'{"inputs": [[1]]}', 422, "invalid_input", "inputs[0][0]"),
+    ("/predict_tokens", b'{"inputs": [["a"]], "raw_scores": "yes"}', 422, "invalid_input", "raw_scores"),
+    ("/predict_tokens", b'{"inputs": [["a"]], "truncate": 1}', 422, "invalid_input", "truncate"),
+    (
+        "/predict_tokens",
+        b'{"inputs": [["a"]], "aggregation_strategy": "longest"}',
+        422,
+        "invalid_input",
+        "aggregation_strategy",
+    ),
+    (
+        "/predict_tokens",
+        b'{"inputs": [["a"]], "truncation_direction": "Up"}',
+        422,
+        "invalid_input",
+        "truncation_direction",
+    ),
+    ("/predict_tokens", b'{"inputs": [["\\ud800"]]}', 422, "invalid_input", "lone surrogate"),
+    ("/predict", b'{"inputs": "text"}', 422, "invalid_input", "'inputs'"),
+    ("/predict", b'{"inputs": []}', 422, "invalid_input", "at least one text"),
+    ("/predict", b'{"inputs": ["a"], "metadata": {"k": 1}}', 422, "invalid_input", "metadata.k"),
+    ("/predict", b'{"metadata": {}}', 422, "invalid_input", "'inputs'"),
+    ("/v1/entities", b'{"inputs": ["a"], "words": [["a"]]}', 422, "invalid_input", "exactly one"),
+    ("/v1/entities", b'{"inputs": ["a"], "strategy": "max"}', 422, "invalid_input", "strategy"),
+    ("/v1/entities", b'{"inputs": ["a"], "format": "xml"}', 422, "invalid_input", "format"),
+    ("/v1/entities", b'{"inputs": ["a"], "stride": 500}', 422, "invalid_input", "stride"),
+    ("/v1/entities", b'{"inputs": ["a"], "window": 4096}', 422, "invalid_input", "window"),
+    ("/v1/entities", b'{"words": [["a", 2]]}', 422, "invalid_input", "words[0][1]"),
+]
+
+
+def post(server: ServerProcess, route: str, body: bytes) -> httpx.Response:
+    return httpx.post(
+        server.url + route,
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def assert_error(response: httpx.Response, status: int, code: str, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert words in error["message"]
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+def assert_still_serving(server: ServerProcess) -> None:
+    assert server.healthy()
+    response = httpx.post(server.url + "/predict_tokens", json=GOOD, timeout=30)
+    assert response.status_code == 200 and len(response.json()) == 1
+
+
+@pytest.mark.parametrize(("route", "body", "status", "code", "words"), CASES)
+def test_bad_request_gets_its_4xx(
+    server: ServerProcess, route: str, body: bytes, status: int, code: str, words: str
+) -> None:
+    assert_error(post(server, route, body), status, code, words)
+    assert_still_serving(server)
+
+
+def test_oversized_body_is_413(server: ServerProcess) -> None:
+    body = json.dumps({"inputs": [["x" * (MAX_BODY_BYTES + 10)]]}).encode()
+    assert_error(post(server, "/predict_tokens", body), 413, "payload_too_large", "--max-body-bytes")
+    assert_still_serving(server)
+
+
+def test_oversized_chunked_body_without_length_is_413(server: ServerProcess) -> None:
+    def chunks() -> object:
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    response = httpx.post(server.url + "/predict", content=chunks(), timeout=30)  # type: ignore[arg-type]
+    assert_error(response, 413, "payload_too_large", "--max-body-bytes")
+    assert_still_serving(server)
+
+
+def test_too_many_inputs_is_413(server: ServerProcess) -> None:
+    body = json.dumps({"inputs": [["a"] * (MAX_CLIENT_BATCH + 1)]}).encode()
+    assert_error(post(server, "/predict_tokens", body), 413, "too_many_inputs", "--max-client-batch-size")
+    assert_still_serving(server)
+
+
+def test_too_long_input_is_413(server: ServerProcess) -> None:
+    body = json.dumps({"inputs": ["a " * MAX_INPUT_CHARS]}).encode()
+    assert_error(post(server, "/predict", body), 413, "input_too_large", "--max-input-chars")
+    assert_still_serving(server)
+
+
+def test_unknown_route_and_method_are_json_errors(server: ServerProcess) -> None:
+    assert_error(httpx.get(server.url + "/nope", timeout=10), 404, "not_found", "/nope")
+    assert_error(httpx.get(server.url + "/predict", timeout=10), 405, "method_not_allowed", "GET")
+    assert_still_serving(server)
+
+
+def test_errors_are_counted_by_route_and_status(server: ServerProcess) -> None:
+    post(server, "/predict", b"{")
+    metrics = httpx.get(server.url + "/metrics", timeout=10).text
+    assert 'nerve_requests_total{route="/predict",status="400"}' in metrics

@@ -1,0 +1,141 @@
+"""Settings resolution (flags over NERVE_* over defaults), the error table, API-key parsing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from nerve.cli.main import build_parser
+from nerve.errors import InputTooLong, InvalidInput, ModelLoadError, NerveError, Overloaded
+from nerve.server import config as config_module
+from nerve.server.auth import ApiKey, presented_keys
+from nerve.server.config import ServerConfig, resolve_config
+from nerve.server.errors import (
+    STATUSES,
+    InputTooLarge,
+    InvalidJson,
+    ModelFailure,
+    PayloadTooLarge,
+    TooManyInputs,
+    Unauthorized,
+    error_body,
+    grpc_status_name,
+    http_status,
+)
+
+
+def flags(*argv: str) -> dict[str, object]:
+    args = build_parser().parse_args(["serve", *argv])
+    return {k: v for k, v in vars(args).items() if k not in ("command", "run")}
+
+
+def test_defaults_bind_loopback_only() -> None:
+    config = resolve_config(flags(), {})
+    assert config == ServerConfig()
+    assert config.host == "127.0.0.1"
+
+
+def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
+    env = {
+        "NERVE_HTTP_PORT": "9000",
+        "NERVE_GRPC_PORT": "9001",
+        "NERVE_API_KEY": "from-env",
+        "NERVE_STRICT_LENGTH": "true",
+        "NERVE_REQUEST_TIMEOUT": "2.5",
+        "NERVE_DISABLE_GRPC": "1",
+    }
+    config = resolve_config(flags("--http-port", "7000", "--model-id", "m"), env)
+    assert config.http_port == 7000  # flag beats NERVE_HTTP_PORT
+    assert config.grpc_port == 9001
+    assert config.api_key == "from-env"
+    assert config.strict_length is True and config.disable_grpc is True
+    assert config.request_timeout == 2.5
+    assert config.model_id == "m"
+
+
+def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
+    names = {f.name for f in dataclasses.fields(ServerConfig)}
+    assert names == set(config_module._PARSERS)
+    assert names == set(flags())
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NERVE_HTTP_PORT": "eighty"}, "NERVE_HTTP_PORT"),
+        ({"NERVE_STRICT_LENGTH": "maybe"}, "NERVE_STRICT_LENGTH"),
+        ({"NERVE_MAX_BATCH_TOKENS": "0"}, "--max-batch-tokens must be a positive"),
+        ({"NERVE_DISABLE_HTTP": "1", "NERVE_DISABLE_GRPC": "1"}, "nothing to serve"),
+    ],
+)
+def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        resolve_config(flags(), env)
+
+
+@pytest.mark.parametrize(
+    ("error", "http", "grpc"),
+    [
+        (InvalidJson("x"), 400, "INVALID_ARGUMENT"),
+        (InvalidInput("x"), 422, "INVALID_ARGUMENT"),
+        (InputTooLong("x"), 422, "INVALID_ARGUMENT"),
+        (TooManyInputs("x"), 413, "INVALID_ARGUMENT"),
+        (InputTooLarge("x"), 413, "INVALID_ARGUMENT"),
+        (PayloadTooLarge("x"), 413, "RESOURCE_EXHAUSTED"),
+        (Unauthorized("x"), 401, "UNAUTHENTICATED"),
+        (Overloaded("x"), 429, "RESOURCE_EXHAUSTED"),
+        (ModelFailure("x"), 500, "INTERNAL"),
+        (ModelLoadError("x"), 500, "INTERNAL"),
+    ],
+)
+def test_one_table_maps_codes_to_both_transports(error: NerveError, http: int, grpc: str) -> None:
+    assert http_status(error) == http
+    assert grpc_status_name(error) == grpc
+    assert error_body(error) == {"error": {"code": error.code, "message": "x"}}
+
+
+def test_an_unlisted_subclass_inherits_its_parents_status() -> None:
+    class NewValidation(InvalidInput):
+        code = "some_new_check"
+
+    assert http_status(NewValidation("x")) == 422
+
+
+def test_every_grpc_status_name_exists() -> None:
+    grpc = pytest.importorskip("grpc")
+    for status in STATUSES.values():
+        assert isinstance(getattr(grpc.StatusCode, status.grpc), grpc.StatusCode)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Authorization", "Bearer s3cret")],
+        [("authorization", "bearer   s3cret ")],
+        [("Authorization", "Api-Key s3cret")],
+        [("Api-Key", "s3cret")],
+        [("Authorization", "Bearer wrong"), ("api-key", "s3cret")],
+    ],
+)
+def test_api_key_accepted_forms(headers: list[tuple[str, str]]) -> None:
+    assert ApiKey("s3cret").allows(headers)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [("Authorization", "Bearer s3cre")],
+        [("Authorization", "Basic s3cret")],
+        [("Authorization", "s3cret")],
+        [("X-Api-Key", "s3cret")],
+    ],
+)
+def test_api_key_refused_forms(headers: list[tuple[str, str]]) -> None:
+    assert not ApiKey("s3cret").allows(headers)
+
+
+def test_presented_keys_collects_every_candidate() -> None:
+    headers = [("Authorization", "Bearer a"), ("Api-Key", "b"), ("Host", "x")]
+    assert presented_keys(headers) == ["a", "b"]

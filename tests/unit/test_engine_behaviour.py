@@ -1,0 +1,218 @@
+"""Engine behaviour that is nerve's own: invariance, offsets, bad input, model errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.texts import LONG_TEXT, TRICKY_TEXTS
+
+pytest.importorskip("torch")
+
+import nerve  # noqa: E402
+from nerve.errors import InputTooLong, InvalidInput, ModelLoadError, UnsupportedArchitecture  # noqa: E402
+
+STRATEGIES = ["none", "simple", "first", "average", "max"]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir: Any) -> nerve.Engine:
+    return nerve.load(tiny_model_dir("bert"), backend="torch", max_batch_tokens=256)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_text_alone_equals_text_in_mixed_batch(engine: nerve.Engine, strategy: str) -> None:
+    batch = TRICKY_TEXTS * 4 + [LONG_TEXT] * 3
+    together = engine(batch, aggregation_strategy=strategy)
+    for text, result in zip(batch, together, strict=True):
+        alone = engine(text, aggregation_strategy=strategy)
+        assert [(e.label, e.start, e.end, e.word) for e in alone.entities] == [
+            (e.label, e.start, e.end, e.word) for e in result.entities
+        ]
+        assert [e.score for e in alone.entities] == pytest.approx(
+            [e.score for e in result.entities], abs=1e-5
+        )
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "xlm-roberta", "bert-uncased"])
+def test_offsets_slice_the_surface_text(tiny_model_dir: Any, arch: str) -> None:
+    eng = nerve.load(tiny_model_dir(arch), backend="torch")
+    for strategy in STRATEGIES:
+        for result in eng([*TRICKY_TEXTS, LONG_TEXT], aggregation_strategy=strategy):
+            for e in result.entities:
+                # Byte-level BPE has pure-space pieces whose trimmed span is empty.
+                assert 0 <= e.start <= e.end <= len(result.text)
+                if arch == "bert":
+                    # Cased WordPiece: the decoded pieces spell exactly the surface text.
+                    surface = "".join(result.text[e.start : e.end].split())
+                    assert surface == "".join(e.word.replace("##", "").split())
+
+
+def test_empty_string_has_no_entities(engine: nerve.Engine) -> None:
+    assert engine("").entities == ()
+    assert engine(["", "  "], aggregation_strategy="none", ignore_labels=[])[0].entities == ()
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"bytes", ["ok", None], [1.5]])
+def test_non_string_input_is_refused(engine: nerve.Engine, bad: Any) -> None:
+    with pytest.raises(InvalidInput, match="string"):
+        engine(bad)
+
+
+def test_unknown_aggregation_is_named(engine: nerve.Engine) -> None:
+    with pytest.raises(InvalidInput, match="'maximum'.*none, simple, first, average, max"):
+        engine("x", aggregation_strategy="maximum")
+
+
+def test_unknown_option_is_named(engine: nerve.Engine) -> None:
+    with pytest.raises(InvalidInput, match="aggregation"):
+        engine("x", aggregation="simple")
+
+
+def test_bad_direction_and_stride(engine: nerve.Engine) -> None:
+    with pytest.raises(InvalidInput, match="truncation_direction"):
+        engine("x", truncation_direction="up")
+    with pytest.raises(InvalidInput, match="stride 62 must be smaller"):
+        engine("x", stride=62)
+
+
+def test_truncate_cuts_and_windows_keep_everything(engine: nerve.Engine) -> None:
+    windowed = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[])
+    right = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[], truncate=True)
+    left = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[], truncate=True,
+                  truncation_direction="Left")
+    assert len(right.entities) == len(left.entities) == engine.max_length - 2
+    assert right.entities[0].start == 0 and left.entities[-1].end == len(LONG_TEXT.rstrip())
+    # Windows cover the whole text: the last token ends at the end of the text.
+    assert windowed.entities[-1].end == len(LONG_TEXT.rstrip())
+    covered = {(e.start, e.end) for e in windowed.entities}
+    assert {(e.start, e.end) for e in right.entities} <= covered
+
+
+def test_windows_can_be_forbidden(engine: nerve.Engine) -> None:
+    with pytest.raises(InputTooLong, match="longer than the model's window"):
+        engine(LONG_TEXT, allow_windows=False)
+    assert engine("short", allow_windows=False).text == "short"
+
+
+def test_raw_scores_are_logits(engine: nerve.Engine) -> None:
+    text = TRICKY_TEXTS[0]
+    tokens = engine(text, aggregation_strategy="none", ignore_labels=[], raw_scores=True)
+    logits = engine.encode(text)[0].logits
+    for e in tokens.entities:
+        assert e.raw == pytest.approx(logits[e.index].tolist(), abs=1e-6)
+    grouped = engine(text, aggregation_strategy="simple", raw_scores=True)
+    assert all(e.raw is not None and len(e.raw) == len(engine.labels) for e in grouped.entities)
+
+
+def test_presplit_words_get_one_label_each(engine: nerve.Engine) -> None:
+    words = [["Peter", "Blackburn", "went", "to", "Brussels", "😀", ""], []]
+    out = engine.predict_words(words)
+    assert [len(w.labels) for w in out] == [7, 0]
+    assert all(label in engine.labels for label in out[0].labels)
+    # Same label as the first sub-word's argmax in the text view.
+    tokens = engine(" ".join(words[0][:5]), aggregation_strategy="none", ignore_labels=[])
+    first_piece = {e.start: e.label for e in reversed(tokens.entities)}
+    starts = [0, 6, 16, 21, 24]
+    assert list(out[0].labels[:5]) == [first_piece[s] for s in starts]
+
+
+def test_result_conversions(engine: nerve.Engine) -> None:
+    result = engine(TRICKY_TEXTS[0])
+    spacy = result.to_spacy()
+    assert spacy["text"] == TRICKY_TEXTS[0]
+    assert [(x["start"], x["end"], x["label"]) for x in spacy["ents"]] == [
+        (e.start, e.end, e.label) for e in result.entities
+    ]
+    assert [d["entity_group"] for d in result.to_pipeline()] == [e.label for e in result.entities]
+
+
+# -- model loading errors -----------------------------------------------------------------
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_missing_tokenizer(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    (d / "tokenizer.json").unlink()
+    with pytest.raises(ModelLoadError, match="tokenizer.json is missing"):
+        nerve.load(d, backend="torch")
+
+
+def test_labels_do_not_match_head(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["id2label"] = {"0": "O", "1": "B-PER", "2": "I-PER"}
+    cfg["label2id"] = {"O": 0, "B-PER": 1, "I-PER": 2}
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="classifier.weight.*labels in id2label"):
+        nerve.load(d, backend="torch")
+
+
+def test_wrong_weight_shape(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["intermediate_size"] = 64
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="intermediate.dense.weight.*shape"):
+        nerve.load(d, backend="torch")
+
+
+def test_pickle_only_is_refused_with_conversion_hint(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    (d / "model.safetensors").rename(d / "pytorch_model.bin")
+    with pytest.raises(ModelLoadError, match="pickle.*safetensors"):
+        nerve.load(d)
+
+
+def test_unsupported_architecture_is_named(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["architectures"] = ["GPT2ForTokenClassification"]
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(UnsupportedArchitecture, match="GPT2ForTokenClassification"):
+        nerve.load(d)
+
+
+def test_missing_labels_and_bad_json(tiny_model_dir: Any, tmp_path: Path) -> None:
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    del cfg["id2label"]
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="id2label"):
+        nerve.load(d)
+    (d / "config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="not valid JSON"):
+        nerve.load(d)
+
+
+def test_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="config.json is missing"):
+        nerve.load(tmp_path)
+    with pytest.raises(ModelLoadError, match="neither a directory nor a Hub id"):
+        nerve.load(str(tmp_path / "nope"))
+
+
+def test_hub_id_goes_through_the_resolver(tiny_model_dir: Any) -> None:
+    calls: list[tuple[str, str | None]] = []
+
+    def fake_resolver(repo_id: str, revision: str | None = None) -> str:
+        calls.append((repo_id, revision))
+        return str(tiny_model_dir("bert"))
+
+    eng = nerve.load("dslim/bert-base-NER", backend="torch", resolver=fake_resolver,
+                     revision="main")
+    assert calls == [("dslim/bert-base-NER", "main")]
+    assert eng.model_id == "dslim/bert-base-NER"
+
+    def offline(repo_id: str, revision: str | None = None) -> str:
+        raise OSError("no network")
+
+    with pytest.raises(ModelLoadError, match="cannot fetch 'dslim/bert-base-NER'.*no network"):
+        nerve.load("dslim/bert-base-NER", resolver=offline)
