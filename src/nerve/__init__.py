@@ -10,6 +10,16 @@ from .types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
 __version__ = "0.1.0"
 
 __all__ = [
-    "Aggregation", "Engine", "Entity", "InferenceOptions", "InputTooLong", "InvalidInput",
-    "ModelLoadError", "NerveError", "TextResult", "TokenLogits", "WordLabels", "load",
+    "Aggregation",
+    "Engine",
+    "Entity",
+    "InferenceOptions",
+    "InputTooLong",
+    "InvalidInput",
+    "ModelLoadError",
+    "NerveError",
+    "TextResult",
+    "TokenLogits",
+    "WordLabels",
+    "load",
 ]

@@ -51,14 +51,20 @@ def choose_backend(model_dir: Path, backend: str, device: str) -> str:
 
 
 def make_backend(
-    kind: str, model_dir: Path, spec: ModelSpec, device: str, dtype: str | None,
+    kind: str,
+    model_dir: Path,
+    spec: ModelSpec,
+    device: str,
+    dtype: str | None,
     threads: int | None,
 ) -> Backend:
     if kind == "onnx":
         if device != "cpu":
             raise InvalidInput(f"the onnx backend runs on cpu only, not {device!r}")
         if dtype not in (None, "float32", "int8"):
-            raise InvalidInput(f"the onnx backend's precision is fixed by its file; got dtype {dtype!r}")
+            raise InvalidInput(
+                f"the onnx backend's precision is fixed by its file; got dtype {dtype!r}"
+            )
         from .backends.onnx_backend import OnnxBackend
 
         return OnnxBackend(model_dir, spec, threads=threads)
@@ -68,9 +74,16 @@ def make_backend(
 
 
 def load(
-    model: str | Path | None = None, *, backend: str = "auto", device: str = "cpu",
-    dtype: str | None = None, threads: int | None = None, max_batch_tokens: int = 16384,
-    revision: str | None = None, resolver: Resolver | None = None, model_id: str | None = None,
+    model: str | Path | None = None,
+    *,
+    backend: str = "auto",
+    device: str = "cpu",
+    dtype: str | None = None,
+    threads: int | None = None,
+    max_batch_tokens: int = 16384,
+    revision: str | None = None,
+    resolver: Resolver | None = None,
+    model_id: str | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
@@ -92,7 +105,20 @@ def load(
     kind = choose_backend(model_dir, backend, device)
     engine_backend = make_backend(kind, model_dir, spec, device, dtype, threads)
     if model_id is None:
-        model_id = "nerve-default" if model_dir == default_model_dir() else (
-            str(model) if model is not None and not Path(str(model)).exists() else model_dir.name)
-    return Engine(spec=spec, tokenizer=tokenizer, backend=engine_backend, model_dir=model_dir,
-                  model_id=model_id, max_batch_tokens=max_batch_tokens)
+        model_id = (
+            "nerve-default"
+            if model_dir == default_model_dir()
+            else (
+                str(model)
+                if model is not None and not Path(str(model)).exists()
+                else model_dir.name
+            )
+        )
+    return Engine(
+        spec=spec,
+        tokenizer=tokenizer,
+        backend=engine_backend,
+        model_dir=model_dir,
+        model_id=model_id,
+        max_batch_tokens=max_batch_tokens,
+    )

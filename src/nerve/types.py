@@ -140,12 +140,12 @@ class InferenceOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "aggregation_strategy", Aggregation.parse(self.aggregation_strategy))
+        object.__setattr__(
+            self, "aggregation_strategy", Aggregation.parse(self.aggregation_strategy)
+        )
         direction = self.truncation_direction
         if not isinstance(direction, str) or direction.strip().lower() not in ("left", "right"):
-            raise InvalidInput(
-                f"truncation_direction must be 'left' or 'right', got {direction!r}"
-            )
+            raise InvalidInput(f"truncation_direction must be 'left' or 'right', got {direction!r}")
         object.__setattr__(self, "truncation_direction", direction.strip().lower())
         if isinstance(self.ignore_labels, str) or not isinstance(self.ignore_labels, Sequence):
             raise InvalidInput("ignore_labels must be a list of label names")

@@ -26,8 +26,13 @@ STRATEGIES = ["none", "simple", "first", "average", "max"]
 def _pipeline(model_dir: Any, strategy: str) -> Any:
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
     model = transformers.AutoModelForTokenClassification.from_pretrained(model_dir).eval()
-    return transformers.pipeline("token-classification", model=model, tokenizer=tok,
-                                 aggregation_strategy=strategy, device="cpu")
+    return transformers.pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=tok,
+        aggregation_strategy=strategy,
+        device="cpu",
+    )
 
 
 def _compare(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], text: str) -> None:
@@ -35,8 +40,9 @@ def _compare(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], text: str
     assert [(e[key], e["start"], e["end"], e["word"]) for e in theirs] == [
         (e.get("entity", e.get("entity_group")), e["start"], e["end"], e["word"]) for e in ours
     ], text
-    np.testing.assert_allclose([e["score"] for e in ours], [float(e["score"]) for e in theirs],
-                               atol=1e-4, rtol=0)
+    np.testing.assert_allclose(
+        [e["score"] for e in ours], [float(e["score"]) for e in theirs], atol=1e-4, rtol=0
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from nerve.engine.core import Engine
 
-from .cases import LONG_TEXT, STRATEGIES, TEXTS
+from .cases import LONG_TEXT, STRATEGIES, TEXTS, assert_same_entries, expected_entries
 from .procs import ServerProcess
 
 baseten = pytest.importorskip("baseten_performance_client")
-
-
-def expected_entries(engine: Engine, text: str, strategy: str, raw: bool) -> list[dict[str, Any]]:
-    """What /predict_tokens must answer, computed with the Python API on the same model."""
-    result = engine(text, aggregation_strategy=strategy, raw_scores=raw)
-    entries = []
-    for e in result.entities:
-        assert e.raw is not None or not raw
-        scores = dict(zip(engine.labels, e.raw, strict=True)) if raw else {e.label: e.score}
-        entries.append(
-            {
-                "token": text[e.start : e.end],
-                "token_id": e.token_id if strategy == "none" else 0,
-                "start": e.start,
-                "end": e.end,
-                "results": scores,
-            }
-        )
-    return entries
-
-
-def assert_same_entries(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
-    assert [(g["token"], g["token_id"], g["start"], g["end"]) for g in got] == [
-        (w["token"], w["token_id"], w["start"], w["end"]) for w in want
-    ]
-    for g, w in zip(got, want, strict=True):
-        assert list(g["results"]) == list(w["results"])  # same labels, same order
-        assert g["results"] == pytest.approx(w["results"], abs=1e-5)
 
 
 @pytest.mark.parametrize("raw_scores", [False, True])

@@ -45,8 +45,13 @@ def _wordpiece(lowercase: bool):  # type: ignore[no-untyped-def]
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
     )
     tok.decoder = decoders.WordPiece(prefix="##")
-    return tok, {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
-                 "unk_token": "[UNK]", "mask_token": "[MASK]"}
+    return tok, {
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "unk_token": "[UNK]",
+        "mask_token": "[MASK]",
+    }
 
 
 def _byte_bpe():  # type: ignore[no-untyped-def]
@@ -56,16 +61,28 @@ def _byte_bpe():  # type: ignore[no-untyped-def]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    trainer = BpeTrainer(vocab_size=400, special_tokens=specials,
-                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(CORPUS, trainer)
     tok.post_processor = processors.RobertaProcessing(
-        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")),
-        trim_offsets=True, add_prefix_space=False,
+        ("</s>", tok.token_to_id("</s>")),
+        ("<s>", tok.token_to_id("<s>")),
+        trim_offsets=True,
+        add_prefix_space=False,
     )
     tok.decoder = decoders.ByteLevel()
-    return tok, {"bos_token": "<s>", "eos_token": "</s>", "cls_token": "<s>", "sep_token": "</s>",
-                 "pad_token": "<pad>", "unk_token": "<unk>", "mask_token": "<mask>"}
+    return tok, {
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "cls_token": "<s>",
+        "sep_token": "</s>",
+        "pad_token": "<pad>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+    }
 
 
 def _unigram():  # type: ignore[no-untyped-def]
@@ -82,34 +99,60 @@ def _unigram():  # type: ignore[no-untyped-def]
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
     )
     tok.decoder = decoders.Metaspace()
-    return tok, {"bos_token": "<s>", "eos_token": "</s>", "cls_token": "<s>", "sep_token": "</s>",
-                 "pad_token": "<pad>", "unk_token": "<unk>", "mask_token": "<mask>"}
+    return tok, {
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "cls_token": "<s>",
+        "sep_token": "</s>",
+        "pad_token": "<pad>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+    }
 
 
 def _hf_model(arch: str, vocab: int, pad_id: int, labels: list[str], max_pos: int):  # type: ignore[no-untyped-def]
     import transformers as tf
 
-    common = {"id2label": dict(enumerate(labels)), "label2id": {lb: i for i, lb in enumerate(labels)},
-              "vocab_size": vocab, "pad_token_id": pad_id}
+    common = {
+        "id2label": dict(enumerate(labels)),
+        "label2id": {lb: i for i, lb in enumerate(labels)},
+        "vocab_size": vocab,
+        "pad_token_id": pad_id,
+    }
     if arch == "distilbert":
-        cfg = tf.DistilBertConfig(dim=32, n_layers=2, n_heads=4, hidden_dim=48,
-                                  max_position_embeddings=max_pos, **common)
+        cfg = tf.DistilBertConfig(
+            dim=32, n_layers=2, n_heads=4, hidden_dim=48, max_position_embeddings=max_pos, **common
+        )
         return tf.DistilBertForTokenClassification(cfg)
-    shape = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "intermediate_size": 48}
+    shape = {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 48,
+    }
     if arch in ("roberta", "xlm-roberta"):
         cls = tf.RobertaConfig if arch == "roberta" else tf.XLMRobertaConfig
-        model_cls = (tf.RobertaForTokenClassification if arch == "roberta"
-                     else tf.XLMRobertaForTokenClassification)
-        cfg = cls(max_position_embeddings=max_pos + pad_id + 1, type_vocab_size=1, **shape, **common)
+        model_cls = (
+            tf.RobertaForTokenClassification
+            if arch == "roberta"
+            else tf.XLMRobertaForTokenClassification
+        )
+        cfg = cls(
+            max_position_embeddings=max_pos + pad_id + 1, type_vocab_size=1, **shape, **common
+        )
         return model_cls(cfg)
     cfg = tf.BertConfig(max_position_embeddings=max_pos, **shape, **common)
     return tf.BertForTokenClassification(cfg)
 
 
 def make_model(
-    out: Path, arch: str = "bert", *, seed: int = 0, labels: list[str] | None = None,
-    max_length: int = 64, head_scale: float = 8.0,
+    out: Path,
+    arch: str = "bert",
+    *,
+    seed: int = 0,
+    labels: list[str] | None = None,
+    max_length: int = 64,
+    head_scale: float = 8.0,
 ) -> Path:
     """Write a tiny model directory; ``head_scale`` sharpens the random head so that labels
     vary from token to token (otherwise a random model predicts one label everywhere)."""
@@ -127,8 +170,9 @@ def make_model(
         raise ValueError(f"unknown tiny architecture {arch!r}")
     pad_id = tok.token_to_id(special["pad_token"])
     torch.manual_seed(seed)
-    model = _hf_model(arch.replace("-uncased", ""), tok.get_vocab_size(), pad_id, labels,
-                      max_length).eval()
+    model = _hf_model(
+        arch.replace("-uncased", ""), tok.get_vocab_size(), pad_id, labels, max_length
+    ).eval()
     with torch.no_grad():
         model.classifier.weight.mul_(head_scale)
     out.mkdir(parents=True, exist_ok=True)

@@ -83,8 +83,13 @@ def test_bad_direction_and_stride(engine: nerve.Engine) -> None:
 def test_truncate_cuts_and_windows_keep_everything(engine: nerve.Engine) -> None:
     windowed = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[])
     right = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[], truncate=True)
-    left = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[], truncate=True,
-                  truncation_direction="Left")
+    left = engine(
+        LONG_TEXT,
+        aggregation_strategy="none",
+        ignore_labels=[],
+        truncate=True,
+        truncation_direction="Left",
+    )
     assert len(right.entities) == len(left.entities) == engine.max_length - 2
     assert right.entities[0].start == 0 and left.entities[-1].end == len(LONG_TEXT.rstrip())
     # Windows cover the whole text: the last token ends at the end of the text.
@@ -132,6 +137,7 @@ def test_result_conversions(engine: nerve.Engine) -> None:
 
 
 # -- model loading errors -----------------------------------------------------------------
+
 
 def _copy(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
@@ -206,8 +212,9 @@ def test_hub_id_goes_through_the_resolver(tiny_model_dir: Any) -> None:
         calls.append((repo_id, revision))
         return str(tiny_model_dir("bert"))
 
-    eng = nerve.load("dslim/bert-base-NER", backend="torch", resolver=fake_resolver,
-                     revision="main")
+    eng = nerve.load(
+        "dslim/bert-base-NER", backend="torch", resolver=fake_resolver, revision="main"
+    )
     assert calls == [("dslim/bert-base-NER", "main")]
     assert eng.model_id == "dslim/bert-base-NER"
 

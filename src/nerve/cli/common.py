@@ -9,24 +9,44 @@ from ..types import Aggregation
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", default=None,
-                   help="model directory or Hub id (default: the embedded default model)")
+    p.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help="model directory or Hub id (default: the embedded default model)",
+    )
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (torch backend)")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
-                   help="torch backend precision (default float32)")
+    p.add_argument(
+        "--dtype",
+        default=None,
+        choices=["float32", "float16", "bfloat16"],
+        help="torch backend precision (default float32)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    p.add_argument("--max-batch-tokens", type=int, default=16384,
-                   help="padded tokens per model batch")
+    p.add_argument(
+        "--max-batch-tokens", type=int, default=16384, help="padded tokens per model batch"
+    )
 
 
 def add_decoding_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--aggregation", "-a", default="simple",
-                   choices=[a.value for a in Aggregation], help="aggregation strategy")
-    p.add_argument("--ignore-labels", default="O",
-                   help="comma-separated labels to drop (default O; '' keeps all)")
-    p.add_argument("--truncate", action="store_true",
-                   help="cut texts longer than the window instead of windowing them")
+    p.add_argument(
+        "--aggregation",
+        "-a",
+        default="simple",
+        choices=[a.value for a in Aggregation],
+        help="aggregation strategy",
+    )
+    p.add_argument(
+        "--ignore-labels",
+        default="O",
+        help="comma-separated labels to drop (default O; '' keeps all)",
+    )
+    p.add_argument(
+        "--truncate",
+        action="store_true",
+        help="cut texts longer than the window instead of windowing them",
+    )
     p.add_argument("--truncation-direction", default="right", choices=["left", "right"])
     p.add_argument("--window", type=int, default=None, help="window length in tokens")
     p.add_argument("--stride", type=int, default=None, help="tokens shared by windows")
@@ -36,8 +56,14 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
 def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..loader import load
 
-    return load(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
-                threads=args.threads, max_batch_tokens=args.max_batch_tokens)
+    return load(
+        args.model,
+        backend=args.backend,
+        device=args.device,
+        dtype=args.dtype,
+        threads=args.threads,
+        max_batch_tokens=args.max_batch_tokens,
+    )
 
 
 def decoding_options(args: argparse.Namespace) -> dict[str, Any]:

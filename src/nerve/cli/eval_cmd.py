@@ -32,13 +32,19 @@ def run(args: argparse.Namespace) -> int:
     def predict(batch: list[list[str]]) -> list[list[str]]:
         return [list(w.labels) for w in engine.predict_words(batch)]
 
-    result = evaluate(sentences, predict, batch_size=args.batch_size,
-                      progress=not args.no_progress and not args.json)
+    result = evaluate(
+        sentences,
+        predict,
+        batch_size=args.batch_size,
+        progress=not args.no_progress and not args.json,
+    )
     if args.json:
         print(json.dumps({**result.to_dict(), "model": engine.info()}, indent=2))
     else:
         info = engine.info()
-        print(f"model {info['model_id']} ({info['backend']}, {info['device']}, {info['dtype']}) "
-              f"on {args.data}")
+        print(
+            f"model {info['model_id']} ({info['backend']}, {info['device']}, {info['dtype']}) "
+            f"on {args.data}"
+        )
         print(result.format(), end="")
     return 0

@@ -24,12 +24,21 @@ CHUNK = 256  # texts per engine call when streaming a file
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("infer", help="extract entities from texts")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to tag")
-    p.add_argument("--input", "-i", default=None,
-                   help="file of texts: plain (one per line) or JSONL with 'text'; '-' = stdin")
+    p.add_argument(
+        "--input",
+        "-i",
+        default=None,
+        help="file of texts: plain (one per line) or JSONL with 'text'; '-' = stdin",
+    )
     p.add_argument("--input-format", default="auto", choices=["auto", "text", "jsonl"])
     p.add_argument("--output", "-o", type=Path, default=None, help="write here (atomically)")
-    p.add_argument("--format", "-f", default=None, choices=["json", "jsonl", "conll", "html"],
-                   help="default: json for TEXT arguments, jsonl for --input")
+    p.add_argument(
+        "--format",
+        "-f",
+        default=None,
+        choices=["json", "jsonl", "conll", "html"],
+        help="default: json for TEXT arguments, jsonl for --input",
+    )
     p.add_argument("--no-progress", action="store_true")
     add_model_options(p)
     add_decoding_options(p)
@@ -47,8 +56,9 @@ def _texts(args: argparse.Namespace) -> Iterator[str]:
         yield from args.texts
 
 
-def _results(engine: Any, texts: Iterable[str], options: dict[str, Any],
-             progress: bool) -> Iterator[TextResult]:
+def _results(
+    engine: Any, texts: Iterable[str], options: dict[str, Any], progress: bool
+) -> Iterator[TextResult]:
     from tqdm import tqdm
 
     bar = tqdm(unit="text", disable=not progress, file=sys.stderr)

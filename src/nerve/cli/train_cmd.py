@@ -33,11 +33,23 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import TrainConfig, train
 
     cfg = TrainConfig(
-        base=args.base, train=args.train, dev=args.dev, out=args.out, epochs=args.epochs,
-        lr=args.lr, batch_size=args.batch_size, seed=args.seed, max_length=args.max_length,
-        device=args.device, weight_decay=args.weight_decay, warmup=args.warmup,
-        save_dtype=args.save_dtype, limit_train=args.limit_train, limit_dev=args.limit_dev,
-        max_steps=args.max_steps, overwrite=args.overwrite,
+        base=args.base,
+        train=args.train,
+        dev=args.dev,
+        out=args.out,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        max_length=args.max_length,
+        device=args.device,
+        weight_decay=args.weight_decay,
+        warmup=args.warmup,
+        save_dtype=args.save_dtype,
+        limit_train=args.limit_train,
+        limit_dev=args.limit_dev,
+        max_steps=args.max_steps,
+        overwrite=args.overwrite,
     )
     train(cfg, progress=not args.no_progress)
     return 0

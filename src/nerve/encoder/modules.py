@@ -27,7 +27,9 @@ def activation_fn(name: str):  # type: ignore[no-untyped-def]
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"unsupported activation {name!r}; nerve knows {sorted(_ACTIVATIONS)}") from None
+        raise ValueError(
+            f"unsupported activation {name!r}; nerve knows {sorted(_ACTIVATIONS)}"
+        ) from None
 
 
 class Embeddings(nn.Module):
@@ -42,7 +44,9 @@ class Embeddings(nn.Module):
         self.norm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         # input_ids, attention_mask, token_type_ids: [batch, seq]
@@ -104,7 +108,9 @@ class TokenClassifier(nn.Module):
         self.classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         x = self.dropout(self.embeddings(input_ids, attention_mask, token_type_ids))

@@ -53,16 +53,17 @@ def name_map(cfg: EncoderConfig) -> dict[str, str | tuple[str, str, str]]:
     if cfg.type_vocab_size:
         emb["embeddings.token_type"] = pre + "embeddings.token_type_embeddings"
     mapping: dict[str, str | tuple[str, str, str]] = {}
-    for ours, theirs in emb.items():
+    for ours, emb_name in emb.items():
         suffixes = ("weight", "bias") if ours.endswith("norm") else ("weight",)
         for sfx in suffixes:
-            mapping[f"{ours}.{sfx}"] = f"{theirs}.{sfx}"
+            mapping[f"{ours}.{sfx}"] = f"{emb_name}.{sfx}"
     for i in range(cfg.num_layers):
         for ours, theirs in _layer_names(cfg.family, i).items():
             for sfx in ("weight", "bias"):
                 key = f"layers.{i}.{ours}.{sfx}"
                 if isinstance(theirs, tuple):
-                    mapping[key] = tuple(f"{pre}{t}.{sfx}" for t in theirs)  # type: ignore[assignment]
+                    q, k, v = (f"{pre}{t}.{sfx}" for t in theirs)
+                    mapping[key] = (q, k, v)
                 else:
                     mapping[key] = f"{pre}{theirs}.{sfx}"
     mapping["classifier.weight"] = "classifier.weight"
@@ -146,9 +147,10 @@ def load_model(
     if not path.exists():
         if (model_dir / "pytorch_model.bin").exists():
             raise ModelLoadError(
-                f"{model_dir} holds only pytorch_model.bin, a pickle that nerve never loads (it can "
-                "run arbitrary code). Convert it once, where you trust the file, with: python -c "
-                "\"from transformers import AutoModelForTokenClassification as M; "
+                f"{model_dir} holds only pytorch_model.bin, a pickle that nerve never loads "
+                "(it can run arbitrary code). Convert it once, where you trust the file, "
+                "with: python -c "
+                '"from transformers import AutoModelForTokenClassification as M; '
                 f"M.from_pretrained('{model_dir}').save_pretrained('{model_dir}', "
                 'safe_serialization=True)"'
             )

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def budget_batches(
-    lengths: Sequence[int], max_tokens: int, max_rows: int = 512
-) -> list[list[int]]:
+def budget_batches(lengths: Sequence[int], max_tokens: int, max_rows: int = 512) -> list[list[int]]:
     """Group item indices so that each batch's padded size (rows × longest) fits ``max_tokens``.
 
     Items are taken longest first, so each batch holds items of similar length and padding

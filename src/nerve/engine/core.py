@@ -48,7 +48,9 @@ def check_texts(inputs: object) -> list[str]:
 
 def check_words(inputs: object) -> list[list[str]]:
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
-        raise InvalidInput(f"pre-split inputs must be a list of word lists, got {type(inputs).__name__}")
+        raise InvalidInput(
+            f"pre-split inputs must be a list of word lists, got {type(inputs).__name__}"
+        )
     out = []
     for i, words in enumerate(inputs):
         if isinstance(words, str) or not isinstance(words, Sequence):
@@ -62,8 +64,14 @@ def check_words(inputs: object) -> list[list[str]]:
 
 class Engine:
     def __init__(
-        self, *, spec: ModelSpec, tokenizer: Tokenizer, backend: Backend, model_dir: Path,
-        model_id: str, max_batch_tokens: int = 16384,
+        self,
+        *,
+        spec: ModelSpec,
+        tokenizer: Tokenizer,
+        backend: Backend,
+        model_dir: Path,
+        model_id: str,
+        max_batch_tokens: int = 16384,
     ) -> None:
         self.spec = spec
         self.backend = backend
@@ -99,8 +107,11 @@ class Engine:
 
     # -- stages ------------------------------------------------------------------------
     def tokenize(
-        self, inputs: Sequence[str] | Sequence[Sequence[str]], options: InferenceOptions,
-        *, presplit: bool = False,
+        self,
+        inputs: Sequence[str] | Sequence[Sequence[str]],
+        options: InferenceOptions,
+        *,
+        presplit: bool = False,
     ) -> list[EncodedText]:
         checked = check_words(inputs) if presplit else check_texts(inputs)
         return self.text_encoder.encode(checked, options, presplit=presplit)
@@ -120,8 +131,12 @@ class Engine:
     ) -> TextResult:
         probs = [softmax(x) for x in logits]
         entities: list[Entity] = decode_text(
-            encoded.text, encoded.windows, probs, options.aggregation_strategy,
-            options.ignore_labels, self.decode_ctx,
+            encoded.text,
+            encoded.windows,
+            probs,
+            options.aggregation_strategy,
+            options.ignore_labels,
+            self.decode_ctx,
         )
         if options.raw_scores:
             entities = attach_raw(entities, encoded.windows, logits)
@@ -141,7 +156,9 @@ class Engine:
     @overload
     def __call__(self, inputs: Sequence[str], **options: Any) -> list[TextResult]: ...
 
-    def __call__(self, inputs: str | Sequence[str], **options: Any) -> TextResult | list[TextResult]:
+    def __call__(
+        self, inputs: str | Sequence[str], **options: Any
+    ) -> TextResult | list[TextResult]:
         """Entities of each text. ``options``: see ``InferenceOptions``."""
         single = isinstance(inputs, str)
         opts = options_from(options)
@@ -162,9 +179,7 @@ class Engine:
             pos += len(e.windows)
         return out
 
-    def predict_words(
-        self, sentences: Sequence[Sequence[str]], **options: Any
-    ) -> list[WordLabels]:
+    def predict_words(self, sentences: Sequence[Sequence[str]], **options: Any) -> list[WordLabels]:
         """One label per word of pre-split input (the label of each word's first sub-word)."""
         opts = options_from(options)
         encoded = self.tokenize(sentences, opts, presplit=True)
@@ -172,7 +187,10 @@ class Engine:
         return [self.decode_words(e, lg) for e, lg in zip(encoded, logits, strict=True)]
 
     def encode(
-        self, texts: str | Sequence[str], *, truncate: bool = True,
+        self,
+        texts: str | Sequence[str],
+        *,
+        truncate: bool = True,
         truncation_direction: str = "right",
     ) -> list[TokenLogits]:
         """Per-token logits like vLLM's ``encode(..., pooling_task="token_classify")``.
@@ -198,5 +216,8 @@ def options_from(options: dict[str, Any]) -> InferenceOptions:
     if unknown:
         raise InvalidInput(f"unknown option(s) {unknown}; known: {sorted(known)}")
     if "aggregation_strategy" in options:
-        options = {**options, "aggregation_strategy": Aggregation.parse(options["aggregation_strategy"])}
+        options = {
+            **options,
+            "aggregation_strategy": Aggregation.parse(options["aggregation_strategy"]),
+        }
     return InferenceOptions(**options)

@@ -11,8 +11,9 @@ from ..decode.tokens import WindowTokens
 from ..types import Entity
 
 
-def _span_logits(entity: Entity, windows: Sequence[WindowTokens],
-                 logits: Sequence[np.ndarray]) -> np.ndarray:
+def _span_logits(
+    entity: Entity, windows: Sequence[WindowTokens], logits: Sequence[np.ndarray]
+) -> np.ndarray:
     """Mean logits [n_labels] of the non-special tokens inside the entity's span, taken from
     the first window that holds any of them."""
     for window, lg in zip(windows, logits, strict=True):
@@ -23,8 +24,9 @@ def _span_logits(entity: Entity, windows: Sequence[WindowTokens],
     return np.full(logits[0].shape[-1], np.nan, dtype=np.float32)
 
 
-def attach_raw(entities: Sequence[Entity], windows: Sequence[WindowTokens],
-               logits: Sequence[np.ndarray]) -> list[Entity]:
+def attach_raw(
+    entities: Sequence[Entity], windows: Sequence[WindowTokens], logits: Sequence[np.ndarray]
+) -> list[Entity]:
     out = []
     for e in entities:
         if e.index is not None:
@@ -37,7 +39,9 @@ def attach_raw(entities: Sequence[Entity], windows: Sequence[WindowTokens],
     return out
 
 
-def _token_row(e: Entity, windows: Sequence[WindowTokens], logits: Sequence[np.ndarray]) -> np.ndarray:
+def _token_row(
+    e: Entity, windows: Sequence[WindowTokens], logits: Sequence[np.ndarray]
+) -> np.ndarray:
     for window, lg in zip(windows, logits, strict=True):
         i = e.index
         if i is not None and i < len(window) and tuple(window.offsets[i]) == (e.start, e.end):

@@ -11,8 +11,20 @@ from ..types import TextResult
 
 _WORD = re.compile(r"\S+")
 # One colour per label, stable across runs (labels hash to a palette slot).
-_PALETTE = ["#7aecec", "#feca74", "#aa9cfc", "#ff9561", "#bfeeb7", "#c887fb", "#9cc9cc",
-            "#ffeb80", "#e4e7d2", "#fc9ce7", "#bfe1d9", "#ddd"]
+_PALETTE = [
+    "#7aecec",
+    "#feca74",
+    "#aa9cfc",
+    "#ff9561",
+    "#bfeeb7",
+    "#c887fb",
+    "#9cc9cc",
+    "#ffeb80",
+    "#e4e7d2",
+    "#fc9ce7",
+    "#bfe1d9",
+    "#ddd",
+]
 
 
 def label_colour(label: str, labels_seen: list[str]) -> str:
@@ -56,7 +68,7 @@ def to_html(results: Iterable[TextResult]) -> str:
             colour = label_colour(ent.label, seen)
             parts.append(
                 f'<mark class="ent" style="background:{colour}" title="{html.escape(ent.label)} '
-                f'{ent.score:.3f}">{html.escape(result.text[ent.start:ent.end])}'
+                f'{ent.score:.3f}">{html.escape(result.text[ent.start : ent.end])}'
                 f'<span class="lbl">{html.escape(ent.label)}</span></mark>'
             )
             pos = ent.end

@@ -15,8 +15,7 @@ from ..errors import DataError
 
 def _raw_lines(source: str) -> Iterator[tuple[int, bytes]]:
     if source == "-":
-        for no, line in enumerate(sys.stdin.buffer, 1):
-            yield no, line
+        yield from enumerate(sys.stdin.buffer, 1)
         return
     path = Path(source)
     if not path.is_file():

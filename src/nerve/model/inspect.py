@@ -37,8 +37,14 @@ def describe(model: str | Path | None) -> dict[str, Any]:
     enc = spec.encoder
     files = sorted(p.name for p in model_dir.iterdir() if p.is_file())
     st = model_dir / "model.safetensors"
-    formats = [f for f, present in (("safetensors", st.exists()),
-                                    ("onnx", (model_dir / "model.onnx").exists())) if present]
+    formats = [
+        f
+        for f, present in (
+            ("safetensors", st.exists()),
+            ("onnx", (model_dir / "model.onnx").exists()),
+        )
+        if present
+    ]
     return {
         "path": str(model_dir),
         "architecture": spec.architecture,

@@ -14,8 +14,15 @@ from ..errors import ModelLoadError
 
 # Files worth fetching from the Hub; everything else (pickles, TF/Flax weights) is skipped.
 HUB_PATTERNS = [
-    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-    "vocab.txt", "vocab.json", "merges.txt", "model.safetensors", "model.onnx",
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "model.safetensors",
+    "model.onnx",
     "onnx/model.onnx",
 ]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -37,7 +44,9 @@ def _hub_download(repo_id: str, revision: str | None) -> str:
 
 
 def resolve_model(
-    model: str | Path | None, *, revision: str | None = None,
+    model: str | Path | None,
+    *,
+    revision: str | None = None,
     resolver: Resolver | None = None,
 ) -> Path:
     """A local directory holding the model's files.
@@ -64,7 +73,9 @@ def resolve_model(
         except ModelLoadError:
             raise
         except Exception as exc:  # network, auth, missing repo: report, don't crash
-            raise ModelLoadError(f"cannot fetch {text!r} from the Hugging Face Hub: {exc}") from None
+            raise ModelLoadError(
+                f"cannot fetch {text!r} from the Hugging Face Hub: {exc}"
+            ) from None
         onnx_sub = Path(local) / "onnx"
         if not (Path(local) / "model.safetensors").exists() and (onnx_sub / "model.onnx").exists():
             return onnx_sub if (onnx_sub / "config.json").exists() else Path(local)

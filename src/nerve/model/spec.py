@@ -94,7 +94,9 @@ def parse_labels(config: dict[str, Any], where: Path) -> tuple[str, ...]:
     except (TypeError, ValueError):
         raise ModelLoadError(f"{where}: id2label keys must be integers, got {list(raw)}") from None
     if sorted(by_id) != list(range(len(by_id))):
-        raise ModelLoadError(f"{where}: id2label ids must be 0..{len(by_id) - 1}, got {sorted(by_id)}")
+        raise ModelLoadError(
+            f"{where}: id2label ids must be 0..{len(by_id) - 1}, got {sorted(by_id)}"
+        )
     return tuple(by_id[i] for i in range(len(by_id)))
 
 

@@ -63,6 +63,11 @@ class InferenceService:
     def healthy(self) -> bool:
         return self._worker.healthy
 
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for the model worker."""
+        return self._worker.queue_depth
+
     # -- facts -----------------------------------------------------------------------------
     @property
     def model_id(self) -> str:

@@ -80,10 +80,14 @@ class TextEncoder:
         """(window length, stride) for these options, validated against the model."""
         length = options.window or self.max_length
         if length > self.max_length:
-            raise InvalidInput(f"window {length} exceeds the model's limit of {self.max_length} tokens")
+            raise InvalidInput(
+                f"window {length} exceeds the model's limit of {self.max_length} tokens"
+            )
         content = length - self.num_specials
         if content < 1:
-            raise InvalidInput(f"window {length} leaves no room next to {self.num_specials} special tokens")
+            raise InvalidInput(
+                f"window {length} leaves no room next to {self.num_specials} special tokens"
+            )
         if options.truncate:
             stride = 0
         else:
@@ -96,16 +100,21 @@ class TextEncoder:
         return length, stride
 
     def encode(
-        self, inputs: Sequence[str] | Sequence[Sequence[str]], options: InferenceOptions,
-        *, presplit: bool = False,
+        self,
+        inputs: Sequence[str] | Sequence[Sequence[str]],
+        options: InferenceOptions,
+        *,
+        presplit: bool = False,
     ) -> list[EncodedText]:
         length, stride = self.settings(options)
         tok = self._tokenizer(length, stride, options.truncation_direction)
         if presplit:
             words_list = [list(w) for w in inputs]
             encs = tok.encode_batch(words_list, is_pretokenized=True)
-            return [self._collect_words(w, e, options) for w, e in zip(words_list, encs, strict=True)]
-        texts = list(inputs)  # type: ignore[arg-type]
+            return [
+                self._collect_words(w, e, options) for w, e in zip(words_list, encs, strict=True)
+            ]
+        texts: list[str] = [str(t) for t in inputs]  # validated as strings by the engine
         encs = tok.encode_batch(texts)
         return [self._collect(t, e, options, None) for t, e in zip(texts, encs, strict=True)]
 

@@ -28,8 +28,11 @@ class Feature:
 
 
 def encode_sentence(
-    tokenizer: Tokenizer, words: Sequence[str], tags: Sequence[str] | None,
-    label_ids: dict[str, int], max_length: int,
+    tokenizer: Tokenizer,
+    words: Sequence[str],
+    tags: Sequence[str] | None,
+    label_ids: dict[str, int],
+    max_length: int,
 ) -> Feature:
     enc = tokenizer.encode(list(words), is_pretokenized=True)
     ids = np.asarray(enc.ids, dtype=np.int64)[:max_length]
@@ -49,9 +52,7 @@ def encode_sentence(
     return Feature(ids, labels, word_first)
 
 
-def batches(
-    lengths: Sequence[int], batch_size: int, rng: random.Random | None
-) -> list[list[int]]:
+def batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None) -> list[list[int]]:
     """Indices grouped into batches of similar length (little padding).
 
     With ``rng`` (training): shuffle, sort within pools of 50 batches, shuffle batch order —

@@ -24,14 +24,22 @@ from ..model.spec import MODEL_TYPE_TO_ARCH, read_json
 if TYPE_CHECKING:
     from .trainer import TrainConfig, TrainResult
 
-_COPIED = ("tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
-           "vocab.json", "sentencepiece.bpe.model")
+_COPIED = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "merges.txt",
+    "vocab.json",
+    "sentencepiece.bpe.model",
+)
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InvalidInput(f"{out} already exists and is not empty (pass --overwrite to replace it)")
+        raise InvalidInput(
+            f"{out} already exists and is not empty (pass --overwrite to replace it)"
+        )
 
 
 def _config(base: Path, labels: tuple[str, ...], dtype: str) -> dict[str, object]:
@@ -44,7 +52,10 @@ def _config(base: Path, labels: tuple[str, ...], dtype: str) -> dict[str, object
 
 
 def write_model_dir(
-    model: TokenClassifier, cfg: TrainConfig, labels: tuple[str, ...], tok: Tokenizer,
+    model: TokenClassifier,
+    cfg: TrainConfig,
+    labels: tuple[str, ...],
+    tok: Tokenizer,
     result: TrainResult,
 ) -> None:
     if cfg.save_dtype not in _DTYPES:
@@ -55,14 +66,19 @@ def write_model_dir(
     try:
         save_model(model, tmp / "model.safetensors", _DTYPES[cfg.save_dtype])
         (tmp / "config.json").write_text(
-            json.dumps(_config(cfg.base, labels, cfg.save_dtype), indent=2) + "\n")
+            json.dumps(_config(cfg.base, labels, cfg.save_dtype), indent=2) + "\n"
+        )
         # The tokenizer as nerve uses it: no built-in padding or truncation.
         tok.save(str(tmp / "tokenizer.json"))
         for name in _COPIED:
             if (cfg.base / name).exists():
                 shutil.copy2(cfg.base / name, tmp / name)
-        meta = {"train_config": cfg.to_dict(), "best_epoch": result.best_epoch,
-                "dev_f1_per_epoch": result.dev_f1, "labels": list(labels)}
+        meta = {
+            "train_config": cfg.to_dict(),
+            "best_epoch": result.best_epoch,
+            "dev_f1_per_epoch": result.dev_f1,
+            "labels": list(labels),
+        }
         (tmp / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
         if cfg.out.exists():
             shutil.rmtree(cfg.out)

@@ -89,8 +89,9 @@ def _features(
 
 def _optimizer(model: TokenClassifier, cfg: TrainConfig) -> torch.optim.AdamW:
     # No weight decay on biases and LayerNorm weights, as in BERT's recipe.
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    for p in model.parameters():
         (no_decay if p.ndim < 2 else decay).append(p)
     groups = [
         {"params": decay, "weight_decay": cfg.weight_decay},
@@ -111,8 +112,12 @@ def _linear_schedule(total: int, warmup: float) -> Callable[[int], float]:
 
 
 def predict_tags(
-    model: TokenClassifier, feats: Sequence[Feature], n_words: Sequence[int],
-    labels: Sequence[str], device: torch.device, batch_size: int = 128,
+    model: TokenClassifier,
+    feats: Sequence[Feature],
+    n_words: Sequence[int],
+    labels: Sequence[str],
+    device: torch.device,
+    batch_size: int = 128,
 ) -> list[list[str]]:
     """Label of each word's first sub-word ("O" for words cut by max_length)."""
     model.eval()
@@ -138,7 +143,9 @@ def _read(path: Path, limit: int | None) -> list[Sentence]:
     return sents[:limit] if limit else sents
 
 
-def train(cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True) -> TrainResult:
+def train(
+    cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True
+) -> TrainResult:
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -149,8 +156,11 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool =
     train_s, dev_s = _read(cfg.train, cfg.limit_train), _read(cfg.dev, cfg.limit_dev)
     labels = label_set(train_s)
     label_ids = {t: i for i, t in enumerate(labels)}
-    unknown = sorted({t for s in dev_s for t in s.tags} - set(labels) - {
-        "I-" + t[2:] for t in labels if t.startswith("B-")})
+    unknown = sorted(
+        {t for s in dev_s for t in s.tags}
+        - set(labels)
+        - {"I-" + t[2:] for t in labels if t.startswith("B-")}
+    )
     if unknown:
         raise DataError(f"{cfg.dev}: tags {unknown} never occur in {cfg.train}")
     tok = load_tokenizer(cfg.base)

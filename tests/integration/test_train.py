@@ -1,0 +1,106 @@
+"""``nerve train`` on a small slice of CoNLL-2003: loads in transformers and nerve identically."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nerve.data.conll import conll_dir
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import nerve  # noqa: E402
+from nerve.train.trainer import TrainConfig, train  # noqa: E402
+
+DATA = conll_dir()
+pytestmark = pytest.mark.skipif(not (DATA / "eng.train").exists(), reason="CoNLL-2003 absent")
+TEXTS = ["Peter Blackburn met Angela Merkel in Berlin.", "EU rejects German call to boycott lamb."]
+
+
+def _config(base: Path, out: Path, **kw: Any) -> TrainConfig:
+    return TrainConfig(
+        base=base,
+        train=DATA / "eng.train",
+        dev=DATA / "eng.testa",
+        out=out,
+        epochs=2,
+        lr=5e-3,
+        batch_size=16,
+        limit_train=96,
+        limit_dev=32,
+        max_length=48,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_dir: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("train") / "model"
+    result = train(_config(tiny_model_dir("bert"), out), progress=False, log=lambda _: None)
+    assert result.best_epoch in (1, 2) and len(result.dev_f1) == 2
+    return out
+
+
+def test_trained_model_matches_in_transformers_and_nerve(trained: Path) -> None:
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {
+        p.name for p in trained.iterdir()
+    }
+    model = transformers.AutoModelForTokenClassification.from_pretrained(trained).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(trained)
+    assert model.config.id2label[0] == "O" and "B-PER" in model.config.label2id
+    engine = nerve.load(trained, backend="torch")
+    for strategy in ("none", "simple", "first", "average", "max"):
+        pipe = transformers.pipeline(
+            "ner", model=model, tokenizer=tok, aggregation_strategy=strategy, device="cpu"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for text in TEXTS:
+                theirs = pipe(text)
+                ours = engine(text, aggregation_strategy=strategy).to_pipeline()
+                key = "entity" if strategy == "none" else "entity_group"
+                assert [(e[key], e["start"], e["end"], e["word"]) for e in theirs] == [
+                    (e[key], e["start"], e["end"], e["word"]) for e in ours
+                ]
+                np.testing.assert_allclose(
+                    [e["score"] for e in ours], [float(e["score"]) for e in theirs], atol=1e-4
+                )
+
+
+def test_training_is_deterministic(tiny_model_dir: Any, trained: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    again = tmp_path / "again"
+    train(_config(tiny_model_dir("bert"), again), progress=False, log=lambda _: None)
+    a, b = (
+        load_file(str(trained / "model.safetensors")),
+        load_file(str(again / "model.safetensors")),
+    )
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_interrupted_run_leaves_nothing(
+    tiny_model_dir: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nerve.train.output.save_model", interrupt)
+    out = tmp_path / "model"
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tiny_model_dir("bert"), out, max_steps=2), progress=False, log=lambda _: None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuses_existing_output_before_training(tiny_model_dir: Any, trained: Path) -> None:
+    from nerve.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="already exists"):
+        train(_config(tiny_model_dir("bert"), trained), progress=False)
