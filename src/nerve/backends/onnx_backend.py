@@ -20,10 +20,16 @@ from ..model.spec import ModelSpec
 # Tried in order when no file is named: nerve's name first, then optimum's quantized name.
 ONNX_FILES = ("model.onnx", "model_quantized.onnx")
 _METADATA_FILE = "nerve_export.json"  # written by nerve.export (not imported: it needs numpy only)
-_INT8_OPS = frozenset({
-    "DynamicQuantizeLinear", "MatMulInteger", "QAttention", "QEmbedLayerNormalization",
-    "DynamicQuantizeMatMul", "QLinearMatMul",
-})
+_INT8_OPS = frozenset(
+    {
+        "DynamicQuantizeLinear",
+        "MatMulInteger",
+        "QAttention",
+        "QEmbedLayerNormalization",
+        "DynamicQuantizeMatMul",
+        "QLinearMatMul",
+    }
+)
 
 
 def _ort() -> Any:
@@ -106,8 +112,13 @@ class OnnxBackend:
     name = "onnx"
     device = "cpu"
 
-    def __init__(self, model_dir: Path, spec: ModelSpec, threads: int | None = None,
-                 onnx_file: str | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        spec: ModelSpec,
+        threads: int | None = None,
+        onnx_file: str | None = None,
+    ) -> None:
         ort = _ort()
         model_dir = Path(model_dir)
         self.path = find_onnx_file(model_dir, onnx_file)

@@ -19,6 +19,7 @@ fused projection, so it must be rebuilt if the source module changes.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -39,12 +40,15 @@ class _ExportEmbeddings(nn.Module):
         self.with_token_types = with_token_types
         # A constant row sliced to the sequence length: the position pattern ORT's
         # EmbedLayerNormalization fusion matches for BERT (and accepts for DistilBERT).
+        self.position_ids: torch.Tensor
         self.register_buffer(
             "position_ids", torch.arange(self.cfg.max_positions).unsqueeze(0), persistent=False
         )
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None,
     ) -> torch.Tensor:
         if self.cfg.family == "roberta":
@@ -109,12 +113,16 @@ class ExportClassifier(nn.Module):
     def __init__(self, source: TokenClassifier, *, with_token_types: bool) -> None:
         super().__init__()
         self.embeddings = _ExportEmbeddings(source, with_token_types)
-        self.layers = nn.ModuleList(_ExportLayer(layer, source.cfg) for layer in source.layers)
+        self.layers = nn.ModuleList(
+            _ExportLayer(cast(Layer, layer), source.cfg) for layer in source.layers
+        )
         self.classifier = source.classifier
         self.eval()
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         x = self.embeddings(input_ids, attention_mask, token_type_ids)

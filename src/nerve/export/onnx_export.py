@@ -51,8 +51,15 @@ QUANTIZATIONS = ("int8",)
 MIN_OPSET, MAX_OPSET = 14, 20  # 14: the ops the graph uses; 20: the TorchScript exporter's max
 # Files that make the directory a loadable model besides the graph (present ones are copied).
 COMPANION_FILES = (
-    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "sentencepiece.bpe.model",
     "spiece.model",
 )
 # Protobuf cannot serialise a model over 2 GiB: above this many weight bytes (XLM-R large in
@@ -179,8 +186,9 @@ def _check_source(model_dir: Path) -> ModelSpec:
                 f".from_pretrained('{model_dir}').save_pretrained('{model_dir}', "
                 "safe_serialization=True)"
             )
-        raise ModelLoadError(f"{model_dir} is not a safetensors model: model.safetensors is "
-                             f"missing.{hint}")
+        raise ModelLoadError(
+            f"{model_dir} is not a safetensors model: model.safetensors is missing.{hint}"
+        )
     if not (model_dir / "tokenizer.json").exists():
         raise ModelLoadError(
             f"{model_dir}: tokenizer.json is missing; the exported directory would not be "
@@ -241,8 +249,13 @@ def has_token_types(spec: ModelSpec) -> bool:
 
 
 def _build(
-    model: TokenClassifier, spec: ModelSpec, model_dir: Path, tmp: Path,
-    quantize: str | None, opset: int, optimize: bool,
+    model: TokenClassifier,
+    spec: ModelSpec,
+    model_dir: Path,
+    tmp: Path,
+    quantize: str | None,
+    opset: int,
+    optimize: bool,
 ) -> ExportReport:
     import onnxruntime
 
@@ -269,9 +282,17 @@ def _build(
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, tmp / name)
     report = ExportReport(
-        out_dir=tmp, source=model_dir.resolve(), architecture=spec.architecture, opset=opset,
-        inputs=input_names(spec), quantization=quantize, optimized=optimize, fusions=fusions,
-        sizes=sizes, max_abs_diff=diff, argmax_agreement=agreement,
+        out_dir=tmp,
+        source=model_dir.resolve(),
+        architecture=spec.architecture,
+        opset=opset,
+        inputs=input_names(spec),
+        quantization=quantize,
+        optimized=optimize,
+        fusions=fusions,
+        sizes=sizes,
+        max_abs_diff=diff,
+        argmax_agreement=agreement,
         onnxruntime_version=onnxruntime.__version__,
     )
     _write_metadata(tmp / METADATA_FILE, report)
@@ -310,7 +331,10 @@ def _graph_bytes(path: Path) -> int:
 
 
 def _trace(
-    model: TokenClassifier, spec: ModelSpec, probe: dict[str, np.ndarray], dest: Path,
+    model: TokenClassifier,
+    spec: ModelSpec,
+    probe: dict[str, np.ndarray],
+    dest: Path,
     opset: int,
 ) -> Path:
     torch = _torch()
@@ -326,8 +350,13 @@ def _trace(
         # onnxscript and emits graphs ORT's fusions do not match; its warnings are expected.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            wrapper, args, str(dest), dynamo=False, opset_version=opset,
-            input_names=list(names), output_names=["logits"],
+            wrapper,
+            args,
+            str(dest),
+            dynamo=False,
+            opset_version=opset,
+            input_names=list(names),
+            output_names=["logits"],
             dynamic_axes={name: axes for name in (*names, "logits")},
             do_constant_folding=True,
         )
@@ -344,8 +373,11 @@ def _optimize(src: Path, spec: ModelSpec, dest: Path, large: bool) -> tuple[Path
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     with _quiet():
         optimized = optimize_model(
-            str(src), model_type="bert", num_heads=spec.encoder.num_heads,
-            hidden_size=spec.encoder.hidden_size, optimization_options=options,
+            str(src),
+            model_type="bert",
+            num_heads=spec.encoder.num_heads,
+            hidden_size=spec.encoder.hidden_size,
+            optimization_options=options,
             opt_level=0,  # Python fusions only: the file stays portable across CPU/GPU EPs
         )
         dest.parent.mkdir(parents=True)
@@ -361,7 +393,10 @@ def _quantize_int8(src: Path, dest: Path, large: bool) -> Path:
     dest.parent.mkdir(parents=True)
     with _quiet():
         quantize_dynamic(
-            str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+            str(src),
+            str(dest),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
             op_types_to_quantize=list(_QUANTIZED_OPS),
             # The head is tiny and decides every label: int8 there costs accuracy for no speed.
             nodes_to_exclude=_classifier_nodes(onnx.load(str(src), load_external_data=False)),
@@ -394,7 +429,10 @@ def _finalize_graph(src: Path, dest: Path, large: bool) -> None:
     onnx = _onnx()
     model = onnx.load(str(src))
     onnx.save_model(
-        model, str(dest), save_as_external_data=True, all_tensors_to_one_file=True,
+        model,
+        str(dest),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
         location=dest.name + ".data",
     )
 
@@ -432,8 +470,10 @@ def _write_metadata(path: Path, report: ExportReport) -> None:
     data["torch_version"] = str(_torch().__version__)
     if report.quantization == "int8":
         data["quantization_details"] = {
-            "method": "onnxruntime dynamic", "weights": "int8 symmetric, per channel",
-            "activations": "uint8, dynamic per tensor", "ops": list(_QUANTIZED_OPS),
+            "method": "onnxruntime dynamic",
+            "weights": "int8 symmetric, per channel",
+            "activations": "uint8, dynamic per tensor",
+            "ops": list(_QUANTIZED_OPS),
             "kept_float": ["classifier"],
         }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -70,11 +70,3 @@ def batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None) 
         out.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(out)
     return out
-
-
-def pad(arrays: Sequence[np.ndarray], value: int) -> np.ndarray:
-    width = max(len(a) for a in arrays)
-    out = np.full((len(arrays), width), value, dtype=np.int64)
-    for row, a in enumerate(arrays):
-        out[row, : len(a)] = a
-    return out

@@ -20,11 +20,12 @@ from tokenizers import Tokenizer
 from ..data.conll import Sentence, read_conll
 from ..encoder.modules import TokenClassifier
 from ..encoder.weights import load_model
+from ..engine.batching import pad_rows
 from ..errors import DataError, ModelLoadError
 from ..eval.scoring import score
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
 from ..text.loading import load_tokenizer
-from .features import IGNORE, Feature, batches, encode_sentence, label_set, pad
+from .features import IGNORE, Feature, batches, encode_sentence, label_set
 from .output import check_out_dir, write_model_dir
 
 
@@ -111,6 +112,13 @@ def _linear_schedule(total: int, warmup: float) -> Callable[[int], float]:
     return factor
 
 
+def _inputs(
+    feats: Sequence[Feature], idx: Sequence[int], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    ids, mask = pad_rows([feats[i].ids for i in idx], pad_id)
+    return torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+
+
 def predict_tags(
     model: TokenClassifier,
     feats: Sequence[Feature],
@@ -125,8 +133,7 @@ def predict_tags(
     out: list[list[str]] = [[] for _ in feats]
     with torch.inference_mode():
         for idx in batches([len(f.ids) for f in feats], batch_size, None):
-            ids = torch.from_numpy(pad([feats[i].ids for i in idx], 0)).to(device)
-            mask = torch.from_numpy(pad([np.ones_like(feats[i].ids) for i in idx], 0)).to(device)
+            ids, mask = _inputs(feats, idx, model.cfg.pad_token_id, device)
             pred = model(ids, mask).float().argmax(-1).cpu().numpy()  # [batch, seq]
             for row, i in enumerate(idx):
                 first = feats[i].word_first
@@ -182,9 +189,9 @@ def train(
         for idx in bar:
             if step >= total:
                 break
-            ids = torch.from_numpy(pad([train_f[i].ids for i in idx], 0)).to(device)
-            mask = torch.from_numpy(pad([np.ones_like(train_f[i].ids) for i in idx], 0)).to(device)
-            target = torch.from_numpy(pad([train_f[i].labels for i in idx], IGNORE)).to(device)
+            ids, mask = _inputs(train_f, idx, model.cfg.pad_token_id, device)
+            target = torch.from_numpy(pad_rows([train_f[i].labels for i in idx], IGNORE)[0])
+            target = target.to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 logits = model(ids, mask)
             loss = torch.nn.functional.cross_entropy(
