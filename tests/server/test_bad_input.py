@@ -24,7 +24,13 @@ CASES: list[tuple[str, bytes, int, str, str]] = [
     ("/predict_tokens", b'{"inputs": [[]]}', 422, "invalid_input", "at least one text"),
     ("/predict_tokens", b'{"inputs": "text"}', 422, "invalid_input", "'inputs'"),
     ("/predict_tokens", b'{"inputs": [[1]]}', 422, "invalid_input", "inputs[0][0]"),
-    ("/predict_tokens", b'{"inputs": [["a"]], "raw_scores": "yes"}', 422, "invalid_input", "raw_scores"),
+    (
+        "/predict_tokens",
+        b'{"inputs": [["a"]], "raw_scores": "yes"}',
+        422,
+        "invalid_input",
+        "raw_scores",
+    ),
     ("/predict_tokens", b'{"inputs": [["a"]], "truncate": 1}', 422, "invalid_input", "truncate"),
     (
         "/predict_tokens",
@@ -88,7 +94,9 @@ def test_bad_request_gets_its_4xx(
 
 def test_oversized_body_is_413(server: ServerProcess) -> None:
     body = json.dumps({"inputs": [["x" * (MAX_BODY_BYTES + 10)]]}).encode()
-    assert_error(post(server, "/predict_tokens", body), 413, "payload_too_large", "--max-body-bytes")
+    assert_error(
+        post(server, "/predict_tokens", body), 413, "payload_too_large", "--max-body-bytes"
+    )
     assert_still_serving(server)
 
 
@@ -104,7 +112,9 @@ def test_oversized_chunked_body_without_length_is_413(server: ServerProcess) -> 
 
 def test_too_many_inputs_is_413(server: ServerProcess) -> None:
     body = json.dumps({"inputs": [["a"] * (MAX_CLIENT_BATCH + 1)]}).encode()
-    assert_error(post(server, "/predict_tokens", body), 413, "too_many_inputs", "--max-client-batch-size")
+    assert_error(
+        post(server, "/predict_tokens", body), 413, "too_many_inputs", "--max-client-batch-size"
+    )
     assert_still_serving(server)
 
 

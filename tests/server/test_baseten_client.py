@@ -74,7 +74,9 @@ def test_truncate_cuts_at_the_window_in_either_direction(
     assert [(e["start"], e["end"]) for e in right[0]] == [
         (e.start, e.end) for e in want_right.entities
     ]
-    assert [(e["start"], e["end"]) for e in left[0]] == [(e.start, e.end) for e in want_left.entities]
+    assert [(e["start"], e["end"]) for e in left[0]] == [
+        (e.start, e.end) for e in want_left.entities
+    ]
     # Right truncation keeps the beginning, left truncation the end of the text.
     assert max(e["end"] for e in right[0]) < len(LONG_TEXT) // 2
     assert min(e["start"] for e in left[0]) > len(LONG_TEXT) // 2

@@ -61,7 +61,9 @@ def check_scores(engine: Engine, tokens: list[dict[str, Any]]) -> None:
 @needs_curl
 def test_seed_curl_predict_example_1(server: ServerProcess, engine: Engine) -> None:
     body = json.dumps({"inputs": [SEED_TEXTS[0]]})
-    out = curl("-X", "POST", f"{server.url}/predict", "-H", "Content-Type: application/json", "-d", body)
+    out = curl(
+        "-X", "POST", f"{server.url}/predict", "-H", "Content-Type: application/json", "-d", body
+    )
     response = json.loads(out)
     assert set(response) == {"results", "model_id"}  # metadata only when sent
     assert response["model_id"] == engine.model_id
@@ -75,7 +77,9 @@ def test_seed_curl_predict_example_1(server: ServerProcess, engine: Engine) -> N
 @needs_curl
 def test_seed_curl_predict_example_2_with_metadata(server: ServerProcess, engine: Engine) -> None:
     body = json.dumps({"inputs": SEED_TEXTS[1:], "metadata": {"request": "42"}})
-    out = curl("-X", "POST", f"{server.url}/predict", "-H", "Content-Type: application/json", "-d", body)
+    out = curl(
+        "-X", "POST", f"{server.url}/predict", "-H", "Content-Type: application/json", "-d", body
+    )
     response = json.loads(out)
     assert response["metadata"] == {"request": "42"}  # echoed back
     assert len(response["results"]) == 2
@@ -251,4 +255,6 @@ def test_grpc_client_from_the_contract_gets_the_http_results(
     # Bad input: INVALID_ARGUMENT with the same message the HTTP route gives.
     empty_http = httpx.post(f"{server.url}/predict", json={"inputs": []}, timeout=10)
     assert out["empty"] == ["INVALID_ARGUMENT", empty_http.json()["error"]["message"]]
-    assert out["too_many"][0] == "INVALID_ARGUMENT" and "--max-client-batch-size" in out["too_many"][1]
+    assert (
+        out["too_many"][0] == "INVALID_ARGUMENT" and "--max-client-batch-size" in out["too_many"][1]
+    )

@@ -122,7 +122,9 @@ def test_worker_merges_queued_jobs_into_one_batch_and_routes_results() -> None:
     try:
         first = worker.submit([window(4, first_id=100)])
         assert model.entered.wait(5)  # the worker is busy with the first job
-        queued = [worker.submit([window(3, first_id=10 * i), window(2, 10 * i + 5)]) for i in range(5)]
+        queued = [
+            worker.submit([window(3, first_id=10 * i), window(2, 10 * i + 5)]) for i in range(5)
+        ]
         model.gate.set()
         first.result(5)
         results = [f.result(5) for f in queued]

@@ -418,3 +418,15 @@ def test_cli_export(
     )
     assert code == 0 and "Attention×2" in capsys.readouterr().out
     assert json.loads((out / METADATA_FILE).read_text())["quantization"] is None
+
+
+def test_engine_runs_the_export(tiny_model_dir: Any, exported: Exporter) -> None:
+    """``nerve.load`` picks the onnx backend for an export and labels words like torch does."""
+    import nerve
+
+    sentences = [["Peter", "Blackburn", "met", "Angela", "Merkel", "in", "Berlin"], ["Paris"]]
+    torch_engine = nerve.load(tiny_model_dir("bert"), backend="torch")
+    onnx_engine = nerve.load(exported("bert").out_dir)
+    assert isinstance(onnx_engine.backend, OnnxBackend)
+    want = [w.labels for w in torch_engine.predict_words(sentences)]
+    assert [w.labels for w in onnx_engine.predict_words(sentences)] == want

@@ -1,0 +1,64 @@
+"""SIGTERM with a request in flight: the request completes, new connections are refused, the
+process exits 0."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .cases import LONG_TEXT
+from .procs import start_server
+from .test_native_api import metric_value
+
+# Heavy enough to be in flight for ~3 s on the tiny model: 16 long texts, every sub-word with
+# all its logits (strategy none + raw scores).
+N_TEXTS = 16
+SLOW_BODY = {
+    "inputs": [[LONG_TEXT * 4] * N_TEXTS],
+    "aggregation_strategy": "none",
+    "raw_scores": True,
+}
+
+
+def test_sigterm_lets_the_request_in_flight_finish(
+    model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_server(model_dir, tmp_path_factory.mktemp("shutdown-logs"), "--threads", "1")
+    outcome: dict[str, object] = {}
+
+    def slow_request() -> None:
+        response = httpx.post(server.url + "/predict_tokens", json=SLOW_BODY, timeout=120)
+        outcome["status"] = response.status_code
+        outcome["texts"] = len(response.json())
+        outcome["finished"] = time.monotonic()
+
+    client = threading.Thread(target=slow_request)
+    try:
+        client.start()
+        deadline = time.monotonic() + 30
+        in_flight = 0.0
+        while time.monotonic() < deadline and not in_flight:
+            metrics = httpx.get(server.url + "/metrics", timeout=10).text
+            in_flight = metric_value(metrics, "nerve_requests_in_flight")
+        assert in_flight == 1, "the slow request never showed up as in flight"
+        server.proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        client.join(120)
+        code = server.proc.wait(60)
+    finally:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+    assert outcome.get("status") == 200, server.log()
+    assert outcome["texts"] == N_TEXTS
+    assert outcome["finished"] > signalled  # it really was still running at the signal  # type: ignore[operator]
+    assert code == 0, server.log()
+    log = server.log()
+    assert "received SIGTERM" in log and "stopped" in log
+    assert "Traceback" not in log
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.url + "/health", timeout=5)
