@@ -48,8 +48,10 @@ def expected_entries(engine: Engine, text: str, strategy: str, raw: bool) -> lis
     result = engine(text, aggregation_strategy=strategy, raw_scores=raw)
     entries = []
     for e in result.entities:
-        assert e.raw is not None or not raw
-        scores = dict(zip(engine.labels, e.raw, strict=True)) if raw else {e.label: e.score}
+        scores = {e.label: e.score}
+        if raw:
+            assert e.raw is not None
+            scores = dict(zip(engine.labels, e.raw, strict=True))
         entries.append(
             {
                 "token": text[e.start : e.end],

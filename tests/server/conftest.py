@@ -16,10 +16,9 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("grpc")
 
-from support.tiny_models import make_model  # noqa: E402
-
 import nerve  # noqa: E402
 from nerve.engine.core import Engine  # noqa: E402
+from support.tiny_models import make_model  # noqa: E402
 
 from .procs import ServerProcess, start_server  # noqa: E402
 

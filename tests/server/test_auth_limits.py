@@ -76,8 +76,9 @@ def test_performance_client_sends_its_key(guarded: ServerProcess) -> None:
     baseten = pytest.importorskip("baseten_performance_client")
     ok = baseten.PerformanceClient(base_url=guarded.url, api_key=KEY)
     assert len(ok.batch_post(url_path="/predict_tokens", payloads=[BODY]).data[0]) == 1
+    requests = pytest.importorskip("requests")  # the client raises requests' HTTPError
     wrong = baseten.PerformanceClient(base_url=guarded.url, api_key="nope")
-    with pytest.raises(Exception, match="401"):
+    with pytest.raises(requests.HTTPError, match="401 Unauthorized"):
         wrong.batch_post(url_path="/predict_tokens", payloads=[BODY])
 
 

@@ -139,7 +139,9 @@ CONTRACT_PROTOS = {
     "proto/token.proto": """
         syntax = "proto3";
         package encoderfile.token;
-        message TokenInfo { string token = 1; uint32 token_id = 2; uint32 start = 3; uint32 end = 4; }
+        message TokenInfo {
+          string token = 1; uint32 token_id = 2; uint32 start = 3; uint32 end = 4;
+        }
     """,
     "proto/metadata.proto": """
         syntax = "proto3";
@@ -163,7 +165,9 @@ CONTRACT_PROTOS = {
           rpc GetModelMetadata(encoderfile.metadata.GetModelMetadataRequest)
               returns (encoderfile.metadata.GetModelMetadataResponse);
         }
-        message TokenClassificationRequest { repeated string inputs = 1; map<string,string> metadata = 2; }
+        message TokenClassificationRequest {
+          repeated string inputs = 1; map<string,string> metadata = 2;
+        }
         message TokenClassificationResponse {
           repeated TokenClassificationResult results = 1; string model_id = 2;
           map<string,string> metadata = 3;
@@ -183,16 +187,25 @@ import json, sys
 import grpc
 from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from proto import metadata_pb2, token_classification_pb2 as tc, token_classification_pb2_grpc as tc_grpc
+from proto import metadata_pb2
+from proto import token_classification_pb2 as tc
+from proto import token_classification_pb2_grpc as tc_grpc
 
 address, texts, key = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 channel = grpc.insecure_channel(address)
 stub = tc_grpc.TokenClassificationInferenceStub(channel)
 auth = [("authorization", "Bearer " + key)] if key else None
 out = {}
-response = stub.Predict(tc.TokenClassificationRequest(inputs=texts, metadata={"trace": "t1"}), metadata=auth)
-out["predict"] = MessageToDict(response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
-out["metadata"] = MessageToDict(stub.GetModelMetadata(metadata_pb2.GetModelMetadataRequest(), metadata=auth), preserving_proto_field_name=True)
+def as_dict(message):
+    return MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+request = tc.TokenClassificationRequest(inputs=texts, metadata={"trace": "t1"})
+out["predict"] = as_dict(stub.Predict(request, metadata=auth))
+out["metadata"] = as_dict(
+    stub.GetModelMetadata(metadata_pb2.GetModelMetadataRequest(), metadata=auth)
+)
 health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
 out["health"] = health_pb2.HealthCheckResponse.ServingStatus.Name(health.status)
 for name, request in (("empty", []), ("too_many", ["a"] * 100)):

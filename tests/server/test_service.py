@@ -29,7 +29,7 @@ RunWindows = Callable[[list[WindowTokens]], list[np.ndarray]]
 def service_with(engine: Engine, run_windows: RunWindows) -> InferenceService:
     """A service over ``engine`` whose model step is replaced by ``run_windows``."""
     patched = copy.copy(engine)  # shares weights and tokenizer; only the method differs
-    patched.run_windows = run_windows  # type: ignore[method-assign]
+    patched.run_windows = run_windows  # type: ignore[method-assign,assignment]
     service = InferenceService(patched, ServerConfig(), ServerMetrics())
     service.start()
     return service

@@ -29,7 +29,7 @@ def test_sigterm_lets_the_request_in_flight_finish(
     model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     server = start_server(model_dir, tmp_path_factory.mktemp("shutdown-logs"), "--threads", "1")
-    outcome: dict[str, object] = {}
+    outcome: dict[str, float] = {}
 
     def slow_request() -> None:
         response = httpx.post(server.url + "/predict_tokens", json=SLOW_BODY, timeout=120)
@@ -55,10 +55,20 @@ def test_sigterm_lets_the_request_in_flight_finish(
             server.stop(signal.SIGKILL)
     assert outcome.get("status") == 200, server.log()
     assert outcome["texts"] == N_TEXTS
-    assert outcome["finished"] > signalled  # it really was still running at the signal  # type: ignore[operator]
+    assert outcome["finished"] > signalled  # it really was still running at the signal
     assert code == 0, server.log()
     log = server.log()
     assert "received SIGTERM" in log and "stopped" in log
     assert "Traceback" not in log
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/health", timeout=5)
+
+
+def test_sigint_on_an_idle_server_exits_0(
+    model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_server(
+        model_dir, tmp_path_factory.mktemp("sigint-logs"), "--threads", "1", "--disable-grpc"
+    )
+    assert server.stop(signal.SIGINT) == 0, server.log()
+    assert "received SIGINT" in server.log()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.tiny_models import make_model
 
 import nerve
 from nerve.errors import InvalidInput
@@ -13,6 +12,7 @@ from nerve.server.wire.baseten import parse_predict_tokens, render_predict_token
 from nerve.server.wire.encoderfile import parse_predict, predict_json, predict_proto, token_rows
 from nerve.server.wire.native import parse_entities
 from nerve.types import Aggregation
+from support.tiny_models import make_model
 
 
 def test_baseten_accepts_nested_flat_and_mixed_inputs() -> None:

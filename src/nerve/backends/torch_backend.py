@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,15 @@ def _torch():  # type: ignore[no-untyped-def]
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, model_dir: Path, spec: ModelSpec, device: str = "cpu",
-                 dtype: str = "float32", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        spec: ModelSpec,
+        device: str = "cpu",
+        dtype: str = "float32",
+        threads: int | None = None,
+        packed: bool | None = None,
+    ) -> None:
         torch = _torch()
         from ..encoder.weights import load_model
 
@@ -37,6 +45,9 @@ class TorchBackend:
         self.dtype = dtype
         self._torch_dtype = getattr(torch, dtype)
         self._model = load_model(model_dir, spec.encoder).to(device, self._torch_dtype)
+        # Packed (unpadded) batches by default on CUDA, where varlen attention makes padding
+        # pure waste; on CPU the padded path is as fast for the short batches it gets.
+        self.packed = device.startswith("cuda") if packed is None else packed
 
     @property
     def module(self):  # type: ignore[no-untyped-def]
@@ -50,3 +61,20 @@ class TorchBackend:
             mask = torch.from_numpy(attention_mask).to(self.device, non_blocking=True)
             logits = self._model(ids, mask)  # [batch, seq, labels]
             return logits.float().cpu().numpy()
+
+    def forward_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Unpadded rows of ids (int64 [n_i]) → logits [n_i, num_labels] each, one packed pass."""
+        torch = _torch()
+        from ..encoder.packed import cu_seqlens_of, forward_packed
+
+        lengths = [len(r) for r in rows]
+        flat = torch.from_numpy(np.concatenate(rows))
+        if self.device.startswith("cuda"):
+            flat = flat.pin_memory()
+        with torch.inference_mode():
+            ids = flat.to(self.device, non_blocking=True)
+            cu = cu_seqlens_of(lengths, ids.device)
+            logits = forward_packed(self._model, ids, cu, max(lengths))  # [T, labels]
+            out = logits.float().cpu().numpy()
+        bounds = np.cumsum(lengths)[:-1]
+        return np.split(out, bounds)

@@ -29,6 +29,22 @@ def budget_batches(lengths: Sequence[int], max_tokens: int, max_rows: int = 512)
     return out
 
 
+def packed_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Consecutive items whose total length fits ``max_tokens`` (no padding is computed)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, n in enumerate(lengths):
+        if current and total + n > max_tokens:
+            out.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += n
+    if current:
+        out.append(current)
+    return out
+
+
 def pad_rows(rows: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-pad int64 rows → (ids [batch, width], attention mask [batch, width])."""
     width = max(len(r) for r in rows)

@@ -23,7 +23,7 @@ from ..model.spec import ModelSpec
 from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
-from .batching import budget_batches, pad_rows
+from .batching import budget_batches, packed_batches, pad_rows
 from .raw import attach_raw
 
 
@@ -118,12 +118,23 @@ class Engine:
 
     def run_windows(self, windows: Sequence[WindowTokens]) -> list[np.ndarray]:
         """Logits [n_tokens, n_labels] for each window, batched under the token budget."""
+        if getattr(self.backend, "packed", False):
+            return self._run_packed(windows)
         out: list[np.ndarray | None] = [None] * len(windows)
         for batch in budget_batches([len(w) for w in windows], self.max_batch_tokens):
             ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
             logits = self.backend.forward(ids, mask)  # [batch, width, n_labels]
             for row, i in enumerate(batch):
                 out[i] = logits[row, : len(windows[i])]
+        return out  # type: ignore[return-value]
+
+    def _run_packed(self, windows: Sequence[WindowTokens]) -> list[np.ndarray]:
+        """Packed batches: the budget counts real tokens only, since no padding is computed."""
+        out: list[np.ndarray | None] = [None] * len(windows)
+        for batch in packed_batches([len(w) for w in windows], self.max_batch_tokens):
+            logits = self.backend.forward_packed([windows[i].ids for i in batch])  # type: ignore[attr-defined]
+            for i, lg in zip(batch, logits, strict=True):
+                out[i] = lg
         return out  # type: ignore[return-value]
 
     def decode(

@@ -283,7 +283,7 @@ def _build(
             shutil.copy2(model_dir / name, tmp / name)
     report = ExportReport(
         out_dir=tmp,
-        source=model_dir.resolve(),
+        source=model_dir,  # as given: a shipped model must not carry this machine's paths
         architecture=spec.architecture,
         opset=opset,
         inputs=input_names(spec),

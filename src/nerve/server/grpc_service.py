@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable
@@ -63,6 +64,9 @@ async def _answer(
     started = time.perf_counter()
     try:
         return await work
+    except asyncio.CancelledError:
+        status = "CANCELLED"  # the client went away or its deadline passed
+        raise
     except NerveError as exc:
         status = grpc_status_name(exc)
         await context.abort(getattr(grpc.StatusCode, status), exc.message)

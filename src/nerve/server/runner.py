@@ -60,15 +60,15 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
     stop = stop or asyncio.Event()
     service = InferenceService(engine, config, ServerMetrics())
     service.start()
-    http = None if config.disable_http else _http_server(service)
-    grpc_transport = (
-        None if config.disable_grpc else GrpcTransport(service, config.host, config.grpc_port)
-    )
+    http: _HttpServer | None = None
     http_task: asyncio.Task[None] | None = None
+    grpc_transport: GrpcTransport | None = None
     try:
-        if grpc_transport is not None:
+        if not config.disable_grpc:
+            grpc_transport = GrpcTransport(service, config.host, config.grpc_port)
             await grpc_transport.start()
-        if http is not None:
+        if not config.disable_http:
+            http = _http_server(service)
             http_task = asyncio.create_task(_serve_http(http, config))
             await _until_started(http, http_task)
         _log_started(config, engine, http, grpc_transport)

@@ -29,6 +29,8 @@ from .metrics import ServerMetrics
 from .scheduler import Admission, JobResult, ModelWorker
 
 T = TypeVar("T")
+# Turns tokenized texts and their per-window logits into one result per text (off the loop).
+Decoder = Callable[[list[EncodedText], list[list[np.ndarray]], InferenceOptions], list[T]]
 
 
 class InferenceService:
@@ -124,7 +126,7 @@ class InferenceService:
         inputs: Sequence[Any],
         options: InferenceOptions,
         presplit: bool,
-        decode: Callable[[list[EncodedText], list[list[np.ndarray]], InferenceOptions], list[T]],
+        decode: Decoder[T],
     ) -> list[T]:
         async with self._admitted():
             pipeline = self._pipeline(inputs, options, presplit, decode)
@@ -151,7 +153,7 @@ class InferenceService:
         inputs: Sequence[Any],
         options: InferenceOptions,
         presplit: bool,
-        decode: Callable[[list[EncodedText], list[list[np.ndarray]], InferenceOptions], list[T]],
+        decode: Decoder[T],
     ) -> list[T]:
         tokenize = functools.partial(self.engine.tokenize, inputs, options, presplit=presplit)
         encoded = await self._timed("tokenize", tokenize)

@@ -1,0 +1,98 @@
+"""Packed (unpadded) forward: many sequences laid end to end, no padding tokens computed.
+
+Every position-wise part of the encoder (embeddings, projections, FFN, LayerNorm, head) runs
+on ``[total_tokens, hidden]``; only attention needs sequence boundaries, given as cumulative
+lengths ``cu_seqlens`` (``[n_seqs + 1]``, int32, starting at 0) as varlen kernels expect.
+
+On CUDA in fp16/bf16 attention uses PyTorch's flash-attention varlen kernel
+(``aten._flash_attention_forward`` with cumulative lengths); elsewhere it scatters into a
+padded block for attention alone, which keeps CPU tests exact (packed == padded).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .modules import Layer, TokenClassifier, attention_bias
+
+
+def cu_seqlens_of(lengths: list[int], device: torch.device) -> torch.Tensor:
+    cu = torch.zeros(len(lengths) + 1, dtype=torch.int32)
+    cu[1:] = torch.cumsum(torch.tensor(lengths, dtype=torch.int32), 0)
+    return cu.to(device)
+
+
+def _seq_index(cu: torch.Tensor, total: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each packed token: (sequence number, position inside its sequence), both [T]."""
+    lengths = (cu[1:] - cu[:-1]).long()
+    seq = torch.repeat_interleave(torch.arange(len(lengths), device=cu.device), lengths)
+    pos = torch.arange(total, device=cu.device) - cu[:-1].long()[seq]
+    return seq, pos
+
+
+def _flash_ok(q: torch.Tensor) -> bool:
+    return (
+        q.is_cuda
+        and q.dtype in (torch.float16, torch.bfloat16)
+        and hasattr(torch.ops.aten, "_flash_attention_forward")
+    )
+
+
+def varlen_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    cu: torch.Tensor,
+    max_len: int,
+    seq: torch.Tensor,
+    pos: torch.Tensor,
+) -> torch.Tensor:
+    """q, k, v: [T, heads, head_dim] → [T, heads, head_dim], attention within each sequence."""
+    if _flash_ok(q):
+        out = torch.ops.aten._flash_attention_forward(
+            q, k, v, cu, cu, max_len, max_len, 0.0, False, False
+        )
+        return out[0]
+    n_seqs = cu.numel() - 1
+    heads, dim = q.shape[1], q.shape[2]
+    block = q.new_zeros((3, n_seqs, max_len, heads, dim))
+    block[0, seq, pos], block[1, seq, pos], block[2, seq, pos] = q, k, v
+    mask = torch.zeros((n_seqs, max_len), dtype=torch.long, device=q.device)
+    mask[seq, pos] = 1
+    # [3, n, S, H, d] → [3, n, H, S, d] for SDPA
+    qb, kb, vb = block.transpose(2, 3)
+    ctx = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=attention_bias(mask, q.dtype))
+    return ctx.transpose(1, 2)[seq, pos]
+
+
+def _layer_packed(
+    layer: Layer,
+    x: torch.Tensor,
+    cu: torch.Tensor,
+    max_len: int,
+    seq: torch.Tensor,
+    pos: torch.Tensor,
+) -> torch.Tensor:
+    # x: [T, hidden]
+    t, h = x.shape
+    qkv = layer.qkv(x).view(t, 3, layer.num_heads, layer.head_dim)
+    ctx = varlen_attention(qkv[:, 0], qkv[:, 1], qkv[:, 2], cu, max_len, seq, pos)
+    x = layer.attn_norm(x + layer.attn_out(ctx.reshape(t, h)))
+    return layer.ffn_norm(x + layer.ffn_out(layer.act(layer.ffn_in(x))))
+
+
+def forward_packed(
+    model: TokenClassifier, ids: torch.Tensor, cu: torch.Tensor, max_len: int
+) -> torch.Tensor:
+    """ids: [T] packed token ids; cu: [n_seqs + 1] int32 → logits [T, num_labels]."""
+    emb = model.embeddings
+    seq, pos = _seq_index(cu, ids.numel())
+    # RoBERTa numbers positions from pad_id + 1 (its position_offset); BERT from 0.
+    x = emb.word(ids) + emb.position(pos + model.cfg.position_offset)
+    if emb.token_type is not None:
+        x = x + emb.token_type.weight[0]
+    x = emb.norm(x)
+    for layer in model.layers:
+        x = _layer_packed(layer, x, cu, max_len, seq, pos)  # type: ignore[arg-type]
+    return model.classifier(x)

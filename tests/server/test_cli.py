@@ -1,0 +1,58 @@
+"""``nerve serve`` as a command: its startup line, and clean failures before serving."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from .procs import ServerProcess, free_port
+
+
+def serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nerve.cli.main", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_startup_line_says_what_listens_where(server: ServerProcess, model_dir: Path) -> None:
+    line = next(ln for ln in server.log().splitlines() if "nerve serve:" in ln)
+    assert f"HTTP on http://127.0.0.1:{server.http_port}" in line
+    assert f"gRPC on 127.0.0.1:{server.grpc_port}" in line
+    assert f"model {model_dir.name}" in line and str(model_dir) in line
+    assert "backend torch" in line and "device cpu" in line
+
+
+def test_a_taken_port_is_a_clean_error(model_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve("--model", str(model_dir), "--http-port", str(port), "--disable-grpc")
+    assert done.returncode == 2
+    assert f"cannot listen for HTTP on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_model_is_a_clean_error(tmp_path: Path) -> None:
+    done = serve("--model", str(tmp_path / "nowhere"), "--http-port", str(free_port()))
+    assert done.returncode == 2
+    assert "nerve serve: error:" in done.stderr and "nowhere" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_environment_value_is_a_clean_error(model_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nerve.cli.main", "serve", "--model", str(model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NERVE_HTTP_PORT": "eighty"},
+    )
+    assert done.returncode == 2
+    assert "NERVE_HTTP_PORT" in done.stderr
