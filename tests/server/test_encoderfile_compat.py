@@ -115,13 +115,6 @@ def test_long_text_gets_every_token_once(server: ServerProcess, engine: Engine) 
     assert starts == sorted(set(starts))  # windows stitched: no duplicates, in order
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug (nerve/engine/raw.py): for a token shared by two windows, attach_raw "
-    "looks up Entity.index (renumbered by stitch_tokens to the text-wide position) as a "
-    "window-local index and falls back to the first window, while the label and score come "
-    "from the window stitch_tokens kept",
-)
 def test_long_text_scores_agree_with_labels(server: ServerProcess, engine: Engine) -> None:
     check_scores(engine, long_text_rows(server))
 

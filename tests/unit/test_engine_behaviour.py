@@ -110,6 +110,14 @@ def test_raw_scores_are_logits(engine: nerve.Engine) -> None:
     logits = engine.encode(text)[0].logits
     for e in tokens.entities:
         assert e.raw == pytest.approx(logits[e.index].tolist(), abs=1e-6)
+    # Windowed text: a token shared by two windows carries the logits it was labelled from.
+    long = engine(LONG_TEXT, aggregation_strategy="none", ignore_labels=[], raw_scores=True)
+    assert len(engine.tokenize([LONG_TEXT], nerve.InferenceOptions())[0].windows) > 1
+    for e in long.entities:
+        assert (
+            e.raw is not None
+            and engine.labels[max(range(len(e.raw)), key=e.raw.__getitem__)] == e.label
+        )
     grouped = engine(text, aggregation_strategy="simple", raw_scores=True)
     assert all(e.raw is not None and len(e.raw) == len(engine.labels) for e in grouped.entities)
 

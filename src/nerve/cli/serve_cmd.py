@@ -38,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
     p.add_argument("--disable-grpc", action="store_const", const=True, help="no gRPC server")
-    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (except on /health and the / page)")
+    p.add_argument(
+        "--api-key", help="require 'Authorization: Bearer KEY' (except on /health and the / page)"
+    )
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], help="default auto")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")

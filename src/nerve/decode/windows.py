@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import InvalidInput
 from ..types import Aggregation, Entity
 from .aggregate import decode_window
+from .raw import attach_raw
 from .stitch import stitch_tokens
 from .tokens import DecodeContext, WindowTokens
 
@@ -49,12 +50,14 @@ def decode_text(
     strategy: Aggregation | str,
     ignore_labels: Collection[str],
     ctx: DecodeContext,
+    raw_logits: Sequence[np.ndarray] | None = None,
 ) -> list[Entity]:
     """Entities of one text from its windows and their probabilities [n_tokens, n_labels].
 
     Per window: decode, drop ignored labels; with several windows, aggregated strategies go
     through ``merge_windows`` (exactly the pipeline with ``stride``), while ``none`` (refused
-    by the pipeline with ``stride``) keeps each token once, see ``stitch``.
+    by the pipeline with ``stride``) keeps each token once, see ``stitch``. With
+    ``raw_logits`` (per window, [n_tokens, n_labels]) every entity carries its raw logits.
     """
     if len(windows) != len(scores):
         raise InvalidInput(f"{len(windows)} windows but {len(scores)} score arrays")
@@ -63,6 +66,11 @@ def decode_text(
         filter_ignored(decode_window(text, window, probs, strategy, ctx), ignore_labels)
         for window, probs in zip(windows, scores, strict=True)
     ]
+    if raw_logits is not None:
+        per_window = [
+            attach_raw(entities, window, logits)
+            for entities, window, logits in zip(per_window, windows, raw_logits, strict=True)
+        ]
     if len(per_window) <= 1:
         return per_window[0] if per_window else []
     if strategy is Aggregation.NONE:

@@ -24,7 +24,6 @@ from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
 from .batching import budget_batches, packed_batches, pad_rows
-from .raw import attach_raw
 
 
 @dataclass(frozen=True)
@@ -148,9 +147,8 @@ class Engine:
             options.aggregation_strategy,
             options.ignore_labels,
             self.decode_ctx,
+            raw_logits=logits if options.raw_scores else None,
         )
-        if options.raw_scores:
-            entities = attach_raw(entities, encoded.windows, logits)
         return TextResult(encoded.text, tuple(entities))
 
     def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
