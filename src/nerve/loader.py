@@ -10,6 +10,7 @@ from .errors import InvalidInput, ModelLoadError
 from .model.resolve import Resolver, default_model_dir, resolve_model
 from .model.spec import ModelSpec, read_spec
 from .text.loading import load_tokenizer
+from .transform import with_model_transform
 
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -103,7 +104,10 @@ def load(
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
     kind = choose_backend(model_dir, backend, device)
-    engine_backend = make_backend(kind, model_dir, spec, device, dtype, threads)
+    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads)
+    # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
+    # every command honours it.
+    engine_backend = with_model_transform(model_dir, backend_)
     if model_id is None:
         model_id = (
             "nerve-default"

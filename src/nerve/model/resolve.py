@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ..bundle import resolve_bundle
 from ..errors import ModelLoadError
 
 # Files worth fetching from the Hub; everything else (pickles, TF/Flax weights) is skipped.
@@ -61,7 +62,7 @@ def resolve_model(
                 f"the embedded default model is missing from {path}; pass --model DIR"
             )
         return path
-    path = Path(model).expanduser()
+    path = resolve_bundle(Path(model).expanduser())  # a .nerve archive → its verified dir
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"{path} is a file; a model is a directory with config.json")

@@ -88,16 +88,16 @@ def table_to_array(table: Any) -> np.ndarray:
     try:
         return np.asarray(nested, dtype=np.float32)
     except ValueError:
-        raise OpError("Tensor.new: the table is not a rectangular array of numbers") from None
+        raise OpError("the table is not a rectangular array of numbers") from None
 
 
 def _table_to_lists(value: Any, depth: int) -> Any:
     if depth > _MAX_TABLE_DEPTH:
-        raise OpError(f"Tensor.new: tables nested deeper than {_MAX_TABLE_DEPTH} levels")
+        raise OpError(f"tables nested deeper than {_MAX_TABLE_DEPTH} levels")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if lua_type(value) != "table":
-        raise OpError(f"Tensor.new: elements must be numbers, got {_lua_type_name(value)}")
+        raise OpError(f"elements must be numbers, got {_lua_type_name(value)}")
     return [_table_to_lists(value[i], depth + 1) for i in range(1, len(value) + 1)]
 
 
@@ -116,6 +116,30 @@ _ARITH: dict[str, Callable[[Any, Any], np.ndarray]] = {
 }
 
 
+_OP_NAMES = (
+    "new",
+    "softmax",
+    "exp",
+    "clamp",
+    "transpose",
+    "lp_normalize",
+    "layer_norm",
+    "truncate_axis",
+    "sum_axis",
+    "sum",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "ndim",
+    "len",
+    "eq",
+    "arith",
+    "neg",
+    "tostring",
+)
+
+
 class TensorOps:
     """The functions the Lua prelude calls; each takes and returns handles or numbers."""
 
@@ -124,11 +148,7 @@ class TensorOps:
 
     def table(self) -> dict[str, Callable[..., Any]]:
         """name → function, for ``LuaRuntime.table_from``."""
-        names = (
-            "new softmax exp clamp transpose lp_normalize layer_norm truncate_axis sum_axis "
-            "sum mean std min max ndim len eq arith neg tostring"
-        ).split()
-        return {name: getattr(self, "op_" + name) for name in names}
+        return {name: getattr(self, "op_" + name) for name in _OP_NAMES}
 
     def _get(self, handle: object) -> np.ndarray:
         return self.store.get(handle)

@@ -19,6 +19,8 @@ class TensorStore:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._arrays: dict[int, np.ndarray] = {}
+        # Never reset: a handle kept in a Lua global from an earlier call must find nothing,
+        # not alias a new tensor.
         self._next = 1
         self._bytes = 0
 

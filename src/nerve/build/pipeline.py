@@ -1,0 +1,70 @@
+"""``build``: config → validated, staged model → one executable (or one ``.nerve`` archive).
+
+All intermediate files live in a temporary directory; the output appears only when complete
+(a failed build leaves no output file, and an existing one untouched).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundle.archive import SUFFIX, write_bundle
+from .config import BuildConfig
+from .errors import BuildError
+from .model import stage_model
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    size_bytes: int
+    bundle_only: bool
+
+
+def output_path(config: BuildConfig, override: Path | None, bundle_only: bool) -> Path:
+    """``-o`` > ``encoderfile.output_path`` > ``./<name>`` (``./<name>.nerve`` for bundles)."""
+    path = (
+        override
+        or config.output_path
+        or Path.cwd() / (config.name + (SUFFIX if bundle_only else ""))
+    )
+    path = Path(path).absolute()
+    if path.is_dir():
+        raise BuildError(f"the output {path} is a directory; give a file path")
+    if path == config.path or config.path in path.parents:
+        raise BuildError(f"the output {path} is inside the model directory {config.path}")
+    return path
+
+
+def build(
+    config: BuildConfig,
+    *,
+    output: Path | None = None,
+    bundle_only: bool = False,
+    say: Say = print,
+) -> BuildResult:
+    target = output_path(config, output, bundle_only)
+    if not bundle_only:
+        from .pyinstaller import check_available
+
+        check_available()  # before minutes of export work, not after
+    with tempfile.TemporaryDirectory(prefix="nerve-build-") as tmp:
+        work = Path(tmp)
+        say("Validating model...")
+        staged = stage_model(config, work / "model", say)
+        if bundle_only:
+            say("Writing bundle...")
+            write_bundle(staged.dir, target)
+        else:
+            from .pyinstaller import compile_executable
+
+            say("Generating project...")
+            say("Compiling binary...")
+            compile_executable(staged.dir, target, work / "pyinstaller", config.name)
+    say(f"✓ Build complete: {target}")
+    return BuildResult(target, target.stat().st_size, bundle_only)

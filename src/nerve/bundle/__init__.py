@@ -1,0 +1,33 @@
+"""Built models: the ``nerve_bundle.json`` manifest and single-file ``.nerve`` archives.
+
+Standard library only, so the model resolver can open a ``.nerve`` path without pulling in
+anything else.
+"""
+
+from __future__ import annotations
+
+from .archive import SUFFIX, default_cache_dir, open_bundle, resolve_bundle, write_bundle
+from .manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    TransformSpec,
+    hash_files,
+    read_manifest,
+    verify_files,
+    write_manifest,
+)
+
+__all__ = [
+    "MANIFEST_FILE",
+    "SUFFIX",
+    "Manifest",
+    "TransformSpec",
+    "default_cache_dir",
+    "hash_files",
+    "open_bundle",
+    "read_manifest",
+    "resolve_bundle",
+    "verify_files",
+    "write_bundle",
+    "write_manifest",
+]

@@ -1,0 +1,68 @@
+"""Serve ``extract_entities`` over MCP (official ``mcp`` SDK): stdio or Streamable HTTP.
+
+The tool runs through the server's ``InferenceService``, so MCP calls get the same request
+merging, limits (texts per call, characters per text) and timeouts as ``nerve serve``.
+stdout belongs to the protocol on stdio: nothing here prints, logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..engine.core import Engine
+from ..server.metrics import ServerMetrics
+from ..server.service import InferenceService
+from .settings import MCP_PATH, McpSettings
+from .tool import DESCRIPTION, TOOL_NAME, make_tool
+
+log = logging.getLogger("nerve.mcp")
+
+
+def create_server(service: InferenceService, settings: McpSettings) -> Any:
+    """An ``MCPServer`` with the one tool, bound to ``service``."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server = MCPServer(
+        name="nerve",
+        title=settings.title or service.model_id,
+        version=settings.version,
+        instructions=f"Named-entity recognition with the model {service.model_id!r}. "
+        f"Labels: {', '.join(service.labels)}.",
+        log_level="WARNING",
+    )
+    tool = make_tool(service.entities, service.model_id, settings.aggregation, ToolError)
+    server.add_tool(tool, name=TOOL_NAME, description=DESCRIPTION, structured_output=True)
+    return server
+
+
+def run_mcp(engine: Engine, settings: McpSettings) -> int:
+    """Serve until stdin closes (stdio) or a signal (HTTP)."""
+    asyncio.run(_serve(engine, settings))
+    return 0
+
+
+async def _serve(engine: Engine, settings: McpSettings) -> None:
+    service = InferenceService(engine, settings.limits, ServerMetrics())
+    service.start()
+    try:
+        server = create_server(service, settings)
+        if settings.transport == "stdio":
+            await server.run_stdio_async()
+        else:
+            await _serve_http(server, settings)
+    finally:
+        await asyncio.to_thread(service.close)
+
+
+async def _serve_http(server: Any, settings: McpSettings) -> None:
+    from .auth import require_api_key
+    from .http import serve_app
+
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=settings.host)
+    if settings.api_key:
+        app = require_api_key(app, settings.api_key)
+    log.info("nerve mcp: Streamable HTTP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)
+    await serve_app(app, settings.host, settings.port).serve()

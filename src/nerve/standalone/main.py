@@ -1,0 +1,47 @@
+"""The executable's command line: ``serve``, ``infer``, ``mcp``, ``inspect``, ``--version``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..errors import NerveError
+from . import infer_verb, inspect_verb, mcp_verb, serve_verb
+from .embedded import EmbeddedModel, open_embedded
+
+
+def build_parser(model: EmbeddedModel) -> argparse.ArgumentParser:
+    m = model.manifest
+    parser = argparse.ArgumentParser(
+        prog=m.name,
+        description=f"{m.name} {m.version}: a {m.model_type} model, built with nerve.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"{m.name} {m.version} (nerve {__version__})"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_verb.add_parser(sub)
+    infer_verb.add_parser(sub, model)
+    mcp_verb.add_parser(sub, model)
+    inspect_verb.add_parser(sub, model)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, model_dir: Path | None = None) -> int:
+    """``model_dir``: a built model directory (tests); default: the embedded one."""
+    try:
+        model = open_embedded(model_dir)
+    except NerveError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    args = build_parser(model).parse_args(argv)
+    try:
+        return int(args.run(args, model) or 0)
+    except NerveError as exc:
+        print(f"{model.manifest.name} {args.command}: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,129 @@
+"""``serve``: encoderfile's flags mapped onto ``nerve serve``'s server, embedded model.
+
+Settings come, in order of precedence, from the flags, ``NERVE_*`` environment variables,
+the build config's ``nerve.limits``/``threads``, then the server's defaults. One difference
+from encoderfile: nerve binds HTTP and gRPC to one address, so ``--http-hostname`` and
+``--grpc-hostname`` may not name two different ones (either one alone sets both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..bundle.manifest import Manifest
+from ..errors import InvalidInput
+from ..server.config import ServerConfig, env_name, resolve_config
+from .embedded import EmbeddedModel
+
+# encoderfile's default: every IPv4 interface.
+DEFAULT_HOST = "0.0.0.0"
+_SERVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig))
+# Flags with the same name (and meaning) as ServerConfig fields.
+_PASSTHROUGH = (
+    "http_port",
+    "grpc_port",
+    "disable_http",
+    "disable_grpc",
+    "api_key",
+    "threads",
+    "max_batch_tokens",
+    "max_concurrent_requests",
+    "max_client_batch_size",
+    "max_input_chars",
+    "max_body_bytes",
+    "request_timeout",
+    "strict_length",
+    "log_level",
+)
+
+log = logging.getLogger("nerve.standalone")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="serve the model over HTTP and gRPC",
+        description="encoderfile's serve verb; every option can also be set with an environment "
+        "variable NERVE_<OPTION> (NERVE_HOST for the hostname).",
+    )
+    p.add_argument("--http-hostname", help=f"address to bind (default {DEFAULT_HOST})")
+    p.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    p.add_argument("--grpc-hostname", help="address to bind (the same as --http-hostname)")
+    p.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
+    p.add_argument("--disable-grpc", action="store_const", const=True, help="no gRPC server")
+    p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (except /health)")
+    p.add_argument("--threads", type=int, help="model threads (default: all cores)")
+    p.add_argument("--max-batch-tokens", type=int, help="padded tokens per batch")
+    p.add_argument("--max-concurrent-requests", type=int, help="beyond this, answer 429")
+    p.add_argument("--max-client-batch-size", type=int, help="texts per request")
+    p.add_argument("--max-input-chars", type=int, help="characters per text")
+    p.add_argument("--max-body-bytes", type=int, help="request body size")
+    p.add_argument("--request-timeout", type=float, help="seconds per request")
+    p.add_argument(
+        "--strict-length",
+        action="store_const",
+        const=True,
+        help="refuse over-long input with 422 instead of using windows",
+    )
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(run=run)
+
+
+def bind_host(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The one address for both transports; None leaves it to NERVE_HOST."""
+    http, grpc = args.http_hostname, args.grpc_hostname
+    if args.disable_http:
+        http = None
+    if args.disable_grpc:
+        grpc = None
+    if http and grpc and http != grpc:
+        raise InvalidInput(
+            f"--http-hostname {http} and --grpc-hostname {grpc} differ; this executable binds "
+            "both servers to one address: give one of them (it applies to both)"
+        )
+    chosen = http or grpc or args.http_hostname or args.grpc_hostname
+    if chosen:
+        return str(chosen)
+    return None if env_name("host") in environ else DEFAULT_HOST
+
+
+def server_config(
+    args: argparse.Namespace, model: EmbeddedModel, environ: Mapping[str, str]
+) -> ServerConfig:
+    flags: dict[str, Any] = {name: getattr(args, name) for name in _PASSTHROUGH}
+    flags["host"] = bind_host(args, environ)
+    for key, value in _build_defaults(model.manifest).items():
+        if flags.get(key) is None and env_name(key) not in environ:
+            flags[key] = value
+    flags.update(model=str(model.dir), model_id=model.manifest.name, backend="onnx")
+    return resolve_config(flags, environ)
+
+
+def _build_defaults(manifest: Manifest) -> dict[str, Any]:
+    return {k: v for k, v in manifest.defaults.items() if k in _SERVER_FIELDS}
+
+
+def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
+    from ..server.runner import run as run_server
+    from .engine import load_embedded
+
+    config = server_config(args, model, os.environ)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    engine = load_embedded(
+        model.dir, threads=config.threads, max_batch_tokens=config.max_batch_tokens
+    )
+    log.info("Model: %s v%s", model.manifest.name, model.manifest.version)
+    asyncio.run(run_server(config, engine))
+    return 0

@@ -1,0 +1,42 @@
+"""``LuaTransform``: encoderfile's ``Postprocess(arr)`` over logits [batch, seq, labels]."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .errors import TransformError
+from .limits import TransformLimits
+from .ops import TensorOps, check_output
+from .sandbox import MIB, Sandbox
+from .store import TensorStore
+
+
+class LuaTransform:
+    """A compiled transform. Calls are serialised: one Lua state is single-threaded.
+
+    (The server runs the model in one worker thread anyway, so the lock costs nothing there.)
+    """
+
+    def __init__(self, source: str, limits: TransformLimits | None = None) -> None:
+        if not isinstance(source, str) or not source.strip():
+            raise TransformError("the transform is empty; give a Lua script or leave it out")
+        self.source = source
+        self.limits = limits or TransformLimits()
+        self._store = TensorStore(self.limits.memory_mb * MIB)
+        self._sandbox = Sandbox(TensorOps(self._store), self.limits)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._sandbox.load(source)
+
+    def __call__(self, logits: np.ndarray) -> np.ndarray:
+        """float32 [batch, seq, labels] → the script's tensor of the same shape."""
+        logits = np.asarray(logits, dtype=np.float32)
+        with self._lock:
+            try:
+                result = self._sandbox.postprocess(self._store.put(logits))
+                out = self._store.get(result).copy()
+            finally:
+                self._store.clear()
+        return check_output(out, logits.shape)

@@ -1,0 +1,112 @@
+"""The build config: encoderfile's YAML plus the `nerve:` mapping, strictly validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nerve.build import BuildError, load_config, parse_config
+
+SOURCE = Path("/work/cfg/ner-config.yml")
+
+
+def enc(**overrides: Any) -> dict[str, Any]:
+    section = {
+        "name": "ner-tagger",
+        "version": "1.0.0",
+        "path": "./ner-model",
+        "model_type": "token_classification",
+    }
+    section.update(overrides)
+    return {"encoderfile": {k: v for k, v in section.items() if v is not None}}
+
+
+def test_seed_config_parses_with_paths_relative_to_the_file() -> None:
+    cfg = parse_config(
+        enc(output_path="./build/ner-tagger.encoderfile", transform="function Postprocess(a) end"),
+        SOURCE,
+    )
+    assert cfg.name == "ner-tagger"
+    assert cfg.version == "1.0.0"
+    assert cfg.path == Path("/work/cfg/ner-model")
+    assert cfg.output_path == Path("/work/cfg/build/ner-tagger.encoderfile")
+    assert cfg.transform == "function Postprocess(a) end"
+    assert cfg.nerve.aggregation == "simple"
+    assert cfg.nerve.transform_output == "auto"
+
+
+def test_nerve_section() -> None:
+    data = enc()
+    data["nerve"] = {
+        "aggregation": "MAX",
+        "precision": "int8",
+        "transform_output": "logits",
+        "transform_timeout": 2,
+        "transform_memory_mb": 64,
+        "threads": 2,
+        "limits": {"max_client_batch_size": 8, "request_timeout": 5, "strict_length": True},
+    }
+    opts = parse_config(data, SOURCE).nerve
+    assert opts.aggregation == "max"
+    assert opts.precision == "int8"
+    assert opts.transform_output == "logits"
+    assert opts.transform_timeout == 2.0
+    assert opts.transform_memory_mb == 64
+    assert opts.threads == 2
+    assert opts.limits == {"max_client_batch_size": 8, "request_timeout": 5, "strict_length": True}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({**enc(), "extra": 1}, "unknown key(s) ['extra'] in the top level"),
+        (enc(cache_dir="/tmp"), "unknown key(s) ['cache_dir'] in encoderfile"),
+        ({**enc(), "nerve": {"aggregaton": "max"}}, "unknown key(s) ['aggregaton'] in nerve"),
+        (
+            {**enc(), "nerve": {"limits": {"max_batch": 1}}},
+            "unknown key(s) ['max_batch'] in nerve.limits",
+        ),
+        (enc(model_type="embedding"), "nerve builds only 'token_classification'"),
+        (enc(model_type=None), "encoderfile.model_type is required"),
+        (enc(name=None), "encoderfile.name is required"),
+        (enc(path=None), "encoderfile.path is required"),
+        (enc(version=1.0), 'quote it: version: "1.0"'),
+        (enc(name="ner tagger/1"), "must be 1-128 letters"),
+        (enc(transform=["x"]), "encoderfile.transform must be a non-empty string"),
+        ({"nerve": {}}, "missing the `encoderfile:` mapping"),
+        (["encoderfile"], "the file must be a mapping"),
+        ({**enc(), "nerve": {"aggregation": "longest"}}, "nerve.aggregation 'longest'"),
+        ({**enc(), "nerve": {"precision": "fp16"}}, "nerve.precision 'fp16'"),
+        ({**enc(), "nerve": {"transform_output": "scores"}}, "nerve.transform_output 'scores'"),
+        ({**enc(), "nerve": {"threads": 0}}, "nerve.threads must be a positive integer"),
+        ({**enc(), "nerve": {"transform_timeout": -1}}, "must be a positive number"),
+        (
+            {**enc(), "nerve": {"limits": {"strict_length": "yes"}}},
+            "nerve.limits.strict_length must be true or false",
+        ),
+        (
+            {**enc(), "nerve": {"limits": {"max_client_batch_size": True}}},
+            "nerve.limits.max_client_batch_size must be a number",
+        ),
+        (
+            {**enc(), "nerve": {"limits": {"max_input_chars": 0}}},
+            "--max-input-chars must be a positive integer",
+        ),
+    ],
+)
+def test_bad_configs_are_refused_with_a_clear_message(data: object, message: str) -> None:
+    with pytest.raises(BuildError) as err:
+        parse_config(data, SOURCE)
+    assert message in err.value.message
+    assert str(SOURCE) in err.value.message
+
+
+def test_load_config_reports_yaml_errors_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="cannot read the build config"):
+        load_config(tmp_path / "absent.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("encoderfile:\n  name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(BuildError, match="is not valid YAML"):
+        load_config(bad)
