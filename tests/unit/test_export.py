@@ -187,15 +187,20 @@ def test_int8_agrees_and_is_smaller(
 def test_int8_quantizes_embeddings_but_not_the_head(exported: Exporter) -> None:
     model = onnx.load(str(exported("bert", quantize="int8").model_path))
     biggest = max(model.graph.initializer, key=lambda t: np.prod(t.dims))
-    # ORT stores a quantized Gather table as uint8 with a zero point, GEMM weights as int8.
-    assert biggest.name.startswith("embeddings.word")
-    assert biggest.data_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8)
-    matrices = [
-        t
+    # The token table is int8 per row (embedding_q8.py), GEMM weights int8 per channel.
+    assert biggest.name == "embeddings.word.weight.q8"
+    assert biggest.data_type == onnx.TensorProto.INT8
+    matrices = {
+        t.name: list(t.dims)
         for t in model.graph.initializer
         if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2
-    ]
-    assert [list(t.dims) for t in matrices] == [[32, 9]]  # only the classifier stays float32
+    }
+    # Float stays: the head, the small position/type tables and the per-row scales only.
+    assert [d for n, d in matrices.items() if "embeddings" not in n] == [[32, 9]]
+    assert matrices["embeddings.word.weight.scale"] == [list(biggest.dims)[0], 1]
+    assert set(matrices) - {"embeddings.word.weight.scale"} <= {
+        n for n in matrices if n.startswith(("embeddings.position", "embeddings.token_type"))
+    } | {n for n, d in matrices.items() if d == [32, 9]}
 
 
 def test_int8_detected_from_graph_without_metadata(exported: Exporter, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import InvalidInput, MissingExtra, ModelLoadError, NerveError
 from ..model.spec import ModelSpec, read_spec
+from .embedding_q8 import quantize_embedding_rows
 
 if TYPE_CHECKING:
     import torch
@@ -65,9 +66,10 @@ COMPANION_FILES = (
 # Protobuf cannot serialise a model over 2 GiB: above this many weight bytes (XLM-R large in
 # float32) the graph is saved as model.onnx + model.onnx.data.
 EXTERNAL_DATA_BYTES = 1_800_000_000
-# Ops whose float weights int8 quantization replaces: the GEMMs, the fused attention and the
-# embedding tables (Gather / EmbedLayerNormalization: most of a small model's bytes).
-_QUANTIZED_OPS = ("MatMul", "Attention", "Gather", "EmbedLayerNormalization")
+# Ops whose float weights ORT's dynamic int8 quantization replaces: the GEMMs, the fused
+# attention and the fused embedding op. Plain Gather tables (most of a small model's bytes)
+# get per-row int8 instead, see embedding_q8.py.
+_QUANTIZED_OPS = ("MatMul", "Attention", "EmbedLayerNormalization")
 _PROBE_SEQ = 16
 
 
@@ -405,6 +407,9 @@ def _quantize_int8(src: Path, dest: Path, large: bool) -> Path:
             # are float32.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+    model = onnx.load(str(dest))
+    if quantize_embedding_rows(model):
+        onnx.save(model, str(dest), save_as_external_data=large)
     return dest
 
 
