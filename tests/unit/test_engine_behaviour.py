@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from support.texts import LONG_TEXT, TRICKY_TEXTS
@@ -231,3 +232,29 @@ def test_hub_id_goes_through_the_resolver(tiny_model_dir: Any) -> None:
 
     with pytest.raises(ModelLoadError, match="cannot fetch 'dslim/bert-base-NER'.*no network"):
         nerve.load("dslim/bert-base-NER", resolver=offline)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_on_cpu_agrees_with_float32(tiny_model_dir: Any, dtype: str) -> None:
+    fp32 = nerve.load(tiny_model_dir("bert"), backend="torch")
+    half = nerve.load(tiny_model_dir("bert"), backend="torch", dtype=dtype)
+    assert half.backend.dtype == dtype
+    a, b = fp32.encode(TRICKY_TEXTS), half.encode(TRICKY_TEXTS)
+    agree = np.mean(
+        [np.mean(x.logits.argmax(-1) == y.logits.argmax(-1)) for x, y in zip(a, b, strict=True)]
+    )
+    assert agree > 0.9
+    assert max(float(np.abs(x.logits - y.logits).max()) for x, y in zip(a, b, strict=True)) < 0.2
+
+
+def test_unknown_backend_and_dtype_are_named(tiny_model_dir: Any) -> None:
+    with pytest.raises(InvalidInput, match="unknown backend 'tensorrt'"):
+        nerve.load(tiny_model_dir("bert"), backend="tensorrt")
+    with pytest.raises(InvalidInput, match="dtype must be one of"):
+        nerve.load(tiny_model_dir("bert"), backend="torch", dtype="int4")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error(tiny_model_dir: Any) -> None:
+    with pytest.raises(InvalidInput, match="CUDA is not available"):
+        nerve.load(tiny_model_dir("bert"), backend="torch", device="cuda")
