@@ -11,13 +11,19 @@ from .errors import InvalidInput
 
 
 class Aggregation(str, Enum):
-    """The transformers pipeline's aggregation strategies, with its exact semantics."""
+    """The transformers pipeline's aggregation strategies, with its exact semantics, plus
+    nerve's opt-in ``word``."""
 
     NONE = "none"
     SIMPLE = "simple"
     FIRST = "first"
     AVERAGE = "average"
     MAX = "max"
+    # nerve only: a word is a whitespace-delimited run of text, labelled by its first
+    # sub-word, then grouped like the others. This is how CoNLL-trained models (nerve's
+    # default model included) learn labels, so "U.K." stays one LOC where the pipeline's
+    # strategies split it at its punctuation pieces.
+    WORD = "word"
 
     @classmethod
     def parse(cls, value: str | Aggregation) -> Aggregation:

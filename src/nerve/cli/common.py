@@ -33,9 +33,11 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--aggregation",
         "-a",
-        default="simple",
+        default="word",
         choices=[a.value for a in Aggregation],
-        help="aggregation strategy",
+        help="aggregation strategy (default word: whole whitespace words labelled by their "
+        "first sub-word, as CoNLL models are trained; simple/first/average/max are exactly "
+        "the transformers pipeline's)",
     )
     p.add_argument(
         "--ignore-labels",

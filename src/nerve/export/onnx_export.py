@@ -479,6 +479,7 @@ def _write_metadata(path: Path, report: ExportReport) -> None:
             "weights": "int8 symmetric, per channel",
             "activations": "uint8, dynamic per tensor",
             "ops": list(_QUANTIZED_OPS),
+            "token_table": "int8 symmetric, per row (dequantized after the lookup)",
             "kept_float": ["classifier"],
         }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

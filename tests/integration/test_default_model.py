@@ -1,0 +1,87 @@
+"""The embedded default model: runs with no arguments, offline, and keeps its accuracy.
+
+SHIPPED_F1 is what `nerve eval --data eng.testb` printed for the shipped files on the default
+path (ONNX Runtime, int8); a regression of more than TOLERANCE fails CI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import nerve
+from nerve.cli.main import main
+from nerve.data.conll import conll_dir
+from nerve.model.resolve import default_model_dir
+
+SHIPPED_F1 = {"eng.testb": 0.868, "eng.testa": 0.9105}
+# ORT kernels differ slightly across CPUs/versions; a real regression moves F1 far more.
+TOLERANCE = 0.003
+DATA = conll_dir()
+
+
+def test_default_model_is_shipped_in_safe_formats() -> None:
+    names = {p.name for p in default_model_dir().iterdir()}
+    assert {"config.json", "model.safetensors", "model.onnx", "tokenizer.json"} <= names
+    assert not names & {"pytorch_model.bin", "model.bin"}
+    size = sum(p.stat().st_size for p in default_model_dir().iterdir())
+    assert size <= 80 * 1024 * 1024
+
+
+def test_default_path_is_onnx_int8_and_finds_the_quick_start_entities() -> None:
+    engine = nerve.load()
+    assert (engine.backend.name, engine.backend.dtype) == ("onnx", "int8")
+    text = "Apple is looking at buying U.K. startup for $1 billion"
+    found = {
+        (text[e.start : e.end], e.label) for e in engine(text, aggregation_strategy="word").entities
+    }
+    assert {("Apple", "ORG"), ("U.K.", "LOC")} <= found
+
+
+def test_cli_without_model_runs_offline() -> None:
+    quick = "Apple is looking at buying U.K. startup for $1 billion"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nerve.cli.main", "infer", "Angela Merkel visited Paris.", quick],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)
+    ents = {(e["text"], e["label"]) for e in results[0]["entities"]}
+    assert {("Angela Merkel", "PER"), ("Paris", "LOC")} <= ents
+    # The README's quick start: the CLI's default (word) strategy keeps "U.K." whole.
+    assert [(e["text"], e["label"]) for e in results[1]["entities"]] == [
+        ("Apple", "ORG"),
+        ("U.K.", "LOC"),
+    ]
+
+
+@pytest.mark.skipif(not (DATA / "eng.testb").exists(), reason="CoNLL-2003 absent")
+@pytest.mark.parametrize("split", ["eng.testb", "eng.testa"])
+def test_shipped_f1_is_pinned(split: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--data", str(DATA / split), "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"]["dtype"] == "int8"
+    assert report["micro"]["f1"] == pytest.approx(SHIPPED_F1[split], abs=TOLERANCE)
+
+
+def test_safetensors_checkpoint_matches_onnx_and_transformers() -> None:
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    text = "Peter Blackburn met Angela Merkel in Berlin on Monday."
+    torch_engine = nerve.load(backend="torch")
+    onnx_fp = nerve.load().encode(text)[0].logits
+    ours = torch_engine.encode(text)[0].logits
+    model = transformers.AutoModelForTokenClassification.from_pretrained(default_model_dir())
+    tok = transformers.AutoTokenizer.from_pretrained(default_model_dir())
+    import torch
+
+    with torch.no_grad():
+        ref = model.float()(**tok(text, return_tensors="pt")).logits[0].numpy()
+    assert abs(ours - ref).max() < 1e-3
+    assert (onnx_fp.argmax(-1) == ours.argmax(-1)).mean() > 0.9  # int8 vs float labels
