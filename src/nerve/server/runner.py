@@ -63,21 +63,25 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
     http: _HttpServer | None = None
     http_task: asyncio.Task[None] | None = None
     grpc_transport: GrpcTransport | None = None
-    try:
-        if not config.disable_grpc:
-            grpc_transport = GrpcTransport(service, config.host, config.grpc_port)
-            await grpc_transport.start()
-        if not config.disable_http:
-            http = _http_server(service)
-            http_task = asyncio.create_task(_serve_http(http, config))
-            await _until_started(http, http_task)
-        _log_started(config, engine, http, grpc_transport)
-        with _signals_set(stop, http):
+    started: list[_HttpServer] = []
+    # Handlers go in before anything listens: a signal that arrives while the servers start
+    # (a client may already see /health) still means a graceful stop, never a traceback.
+    with _signals_set(stop, started):
+        try:
+            if not config.disable_grpc:
+                grpc_transport = GrpcTransport(service, config.host, config.grpc_port)
+                await grpc_transport.start()
+            if not config.disable_http:
+                http = _http_server(service)
+                started.append(http)
+                http_task = asyncio.create_task(_serve_http(http, config))
+                await _until_started(http, http_task)
+            _log_started(config, engine, http, grpc_transport)
             await _until_stopped(stop, http_task)
-        log.info("shutting down: no new requests, finishing the ones in flight")
-    finally:
-        await _shutdown(config, http, http_task, grpc_transport)
-        await asyncio.to_thread(service.close)
+            log.info("shutting down: no new requests, finishing the ones in flight")
+        finally:
+            await _shutdown(config, http, http_task, grpc_transport)
+            await asyncio.to_thread(service.close)
     log.info("stopped")
 
 
@@ -126,12 +130,13 @@ async def _until_stopped(stop: asyncio.Event, http_task: asyncio.Task[None] | No
 
 
 @contextlib.contextmanager
-def _signals_set(stop: asyncio.Event, http: _HttpServer | None) -> Iterator[None]:
+def _signals_set(stop: asyncio.Event, http_servers: list[_HttpServer]) -> Iterator[None]:
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: signal.Signals) -> None:
-        if stop.is_set() and http is not None:
-            http.force_exit = True  # a second signal: stop waiting for slow requests
+        if stop.is_set():
+            for http in http_servers:
+                http.force_exit = True  # a second signal: stop waiting for slow requests
         log.info("received %s", signum.name)
         stop.set()
 
