@@ -17,13 +17,14 @@ from tokenizers import Tokenizer
 
 from ..backends.base import Backend
 from ..decode import DecodeContext, decode_text, first_subword_labels, softmax
+from ..decode.batch import decode_many
 from ..decode.tokens import WindowTokens
 from ..errors import InvalidInput
 from ..model.spec import ModelSpec
 from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
-from .batching import budget_batches, packed_batches, pad_rows
+from .batching import BatchPool, budget_batches, model_batch_tokens, packed_batches, pad_rows
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class Engine:
         self.decode_ctx = DecodeContext.from_tokenizer(tokenizer, spec.labels, unk)
         self._pad_id = spec.encoder.pad_token_id
         self._tokenizer = tokenizer
+        # Padded batches: small ones on CPU (cache), run `concurrency` at a time (backends that
+        # run single-threaded, like ONNX Runtime here, are data-parallel over the cores).
+        self._batch_tokens = model_batch_tokens(backend.name, backend.device, max_batch_tokens)
+        self._pool = BatchPool(int(getattr(backend, "concurrency", 1)))
 
     # -- facts -------------------------------------------------------------------------
     @property
@@ -119,10 +124,14 @@ class Engine:
         """Logits [n_tokens, n_labels] for each window, batched under the token budget."""
         if getattr(self.backend, "packed", False):
             return self._run_packed(windows)
-        out: list[np.ndarray | None] = [None] * len(windows)
-        for batch in budget_batches([len(w) for w in windows], self.max_batch_tokens):
+        batches = budget_batches([len(w) for w in windows], self._batch_tokens)
+
+        def run(batch: list[int]) -> np.ndarray:
             ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
-            logits = self.backend.forward(ids, mask)  # [batch, width, n_labels]
+            return self.backend.forward(ids, mask)  # [batch, width, n_labels]
+
+        out: list[np.ndarray | None] = [None] * len(windows)
+        for batch, logits in zip(batches, self._pool.map(run, batches), strict=True):
             for row, i in enumerate(batch):
                 out[i] = logits[row, : len(windows[i])]
         return out  # type: ignore[return-value]
@@ -151,6 +160,25 @@ class Engine:
         )
         return TextResult(encoded.text, tuple(entities))
 
+    def decode_many(
+        self,
+        encoded: Sequence[EncodedText],
+        logits: Sequence[Sequence[np.ndarray]],
+        options: InferenceOptions,
+    ) -> list[TextResult]:
+        """``decode`` for many texts at once: the same results, with the per-token array work
+        done in one pass over all their windows (see ``nerve.decode.batch``)."""
+        entities = decode_many(
+            [e.text for e in encoded],
+            [e.windows for e in encoded],
+            logits,
+            options.aggregation_strategy,
+            options.ignore_labels,
+            self.decode_ctx,
+            raw_scores=options.raw_scores,
+        )
+        return [TextResult(e.text, tuple(ents)) for e, ents in zip(encoded, entities, strict=True)]
+
     def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
         assert encoded.word_ids is not None
         # Windows concatenated: a word's first occurrence (its first window) decides.
@@ -176,8 +204,7 @@ class Engine:
         return results[0] if single else results
 
     def _run(self, encoded: list[EncodedText], opts: InferenceOptions) -> list[TextResult]:
-        logits = self._window_logits(encoded)
-        return [self.decode(e, lg, opts) for e, lg in zip(encoded, logits, strict=True)]
+        return self.decode_many(encoded, self._window_logits(encoded), opts)
 
     def _window_logits(self, encoded: Sequence[EncodedText]) -> list[list[np.ndarray]]:
         flat = [w for e in encoded for w in e.windows]

@@ -36,17 +36,23 @@ class EncodedText:
         return sum(len(w.ids) for w in self.windows)
 
 
+_NO_WORD_IDS = np.zeros(0, dtype=np.int64)  # plain text: word ids are not computed
+
+
 def _window(
     enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray
 ) -> tuple[WindowTokens, np.ndarray]:
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
     special = np.asarray(enc.special_tokens_mask, dtype=bool)
-    word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
-    if word_starts is not None and len(word_starts):
-        # Pre-split input: the tokenizer's offsets are relative to each word.
-        shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
-        offsets = offsets + shift[:, None]
+    word_ids = _NO_WORD_IDS
+    if word_starts is not None:
+        # Pre-split input only (a per-token Python loop, so plain text skips it): the
+        # tokenizer's offsets are relative to each word.
+        word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
+        if len(word_starts):
+            shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
+            offsets = offsets + shift[:, None]
     # Token strings by id (what transformers' convert_ids_to_tokens gives): Encoding.tokens
     # shows the surface text for some unknown pieces (Unigram), not the vocabulary entry.
     tokens = vocab[ids].tolist()

@@ -1,0 +1,90 @@
+"""The model a bench runs: a given directory, or a random-weight model of a standard shape.
+
+Speed does not depend on weight values, so ``--shape`` measures a size class (MiniLM-L6 for
+the default model, BERT-base for dslim/bert-base-NER) without downloading anything: random
+weights of that shape, saved as a Hugging Face directory (for the pipeline peer) and exported
+to ONNX int8 with ``nerve.export`` (what nerve runs on CPU).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InvalidInput, ModelLoadError
+from ..model.resolve import resolve_model
+
+# hidden size, layers, attention heads, FFN size
+SHAPES = {
+    "minilm": (384, 6, 12, 1536),
+    "bert-base": (768, 12, 12, 3072),
+}
+CONLL_LABELS = ("O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    nerve_dir: Path  # what nerve loads (its auto backend picks ONNX on CPU when present)
+    hf_dir: Path | None  # safetensors directory for the transformers pipeline, if any
+    description: str
+
+    @property
+    def tokenizer_file(self) -> Path:
+        return self.nerve_dir / "tokenizer.json"
+
+
+def bench_model(model: str | Path | None, shape: str | None, workdir: Path) -> BenchModel:
+    """``model`` as given (None: the embedded default), or with ``shape`` a random model of
+    that shape using ``model``'s tokenizer, built under ``workdir``."""
+    source = resolve_model(model)
+    if shape is None:
+        hf_dir = source if (source / "model.safetensors").is_file() else None
+        return BenchModel(source, hf_dir, str(source))
+    if shape not in SHAPES:
+        raise InvalidInput(f"unknown shape {shape!r}; expected one of {sorted(SHAPES)}")
+    hf_dir = build_random_model(shape, source, workdir / f"{shape}-hf")
+    onnx_dir = workdir / f"{shape}-onnx-int8"
+    from ..export import export_onnx
+
+    export_onnx(hf_dir, onnx_dir, quantize="int8")
+    return BenchModel(onnx_dir, hf_dir, f"random {shape} ({source.name}'s tokenizer)")
+
+
+def build_random_model(shape: str, tokenizer_dir: Path, out: Path, seed: int = 0) -> Path:
+    """A BERT token classifier of ``shape`` with seeded random weights and the tokenizer of
+    ``tokenizer_dir``, saved as a Hugging Face directory."""
+    import torch
+    import transformers
+
+    if not (tokenizer_dir / "tokenizer.json").is_file():
+        raise ModelLoadError(f"{tokenizer_dir} has no tokenizer.json to build a {shape} model")
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    hidden, layers, heads, ffn = SHAPES[shape]
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.get_vocab_size(with_added_tokens=True),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+        max_position_embeddings=512,
+        id2label=dict(enumerate(CONLL_LABELS)),
+        label2id={label: i for i, label in enumerate(CONLL_LABELS)},
+        pad_token_id=tokenizer.token_to_id("[PAD]") or 0,
+    )
+    torch.manual_seed(seed)
+    model = transformers.BertForTokenClassification(config).eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    for name in TOKENIZER_FILES:
+        if (tokenizer_dir / name).is_file():
+            shutil.copy2(tokenizer_dir / name, out / name)
+    return out

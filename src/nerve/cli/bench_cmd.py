@@ -1,0 +1,88 @@
+"""``nerve bench``: nerve and its peers on the same texts, side by side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in value.split(",") if x.strip())
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "bench",
+        help="benchmark nerve against the transformers pipeline and spaCy on the same texts",
+        description=(
+            "Runs each system in a fresh process (so its peak RSS is its own) on the same "
+            "texts and prints tokens/s, texts/s, words/s, p50/p99 latency at batch 1, peak "
+            "RSS and nerve's throughput ratio to each peer. Tokens are the model tokenizer's "
+            "sub-words with specials, no padding, counted once for every system."
+        ),
+    )
+    p.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help="model directory or Hub id (default: the embedded default model)",
+    )
+    p.add_argument(
+        "--shape",
+        choices=["minilm", "bert-base"],
+        default=None,
+        help="bench a random-weight model of this shape (uses --model's tokenizer)",
+    )
+    p.add_argument(
+        "--workloads",
+        type=_names,
+        default=("short", "long"),
+        help="comma-separated: short (CoNLL test sentences), long (~2,000-word documents)",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, help="texts per workload (default: 1000 short, 16 long)"
+    )
+    p.add_argument(
+        "--peers",
+        type=_names,
+        default=("pipeline", "spacy"),
+        help="comma-separated: pipeline, spacy, none",
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median)")
+    p.add_argument(
+        "--latency-texts", type=int, default=200, help="texts timed one at a time for p50/p99"
+    )
+    p.add_argument(
+        "--conll",
+        type=Path,
+        default=None,
+        help="CoNLL file the texts come from (default: $NERVE_CONLL_DIR/eng.testb)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench import BenchConfig, run_bench
+
+    config = BenchConfig(
+        model=args.model,
+        shape=args.shape,
+        workloads=args.workloads,
+        limit=args.limit,
+        peers=args.peers,
+        device=args.device,
+        repeats=args.repeats,
+        latency_texts=args.latency_texts,
+        conll=args.conll,
+    )
+    report = run_bench(config, progress=lambda msg: print(f"nerve bench: {msg}", file=sys.stderr))
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(report.format_table())
+    return 0

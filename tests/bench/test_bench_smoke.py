@@ -1,0 +1,88 @@
+"""``nerve bench`` end to end on a handful of texts with a tiny model: the report's shape only.
+
+Speed is never asserted: CI machines are shared and a tiny random model says nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nerve.bench.report import BenchReport
+from nerve.bench.timing import percentile
+from nerve.bench.workloads import long_texts
+from nerve.cli.main import main
+
+WORDS = ["Peter", "Blackburn", "met", "Angela", "Merkel", "in", "Berlin", "on", "Monday", "."]
+COLUMNS = {"tokens_per_s", "texts_per_s", "words_per_s", "p50_ms", "p99_ms", "peak_rss_mb"}
+
+
+def _conll_file(path: Path, sentences: int) -> Path:
+    """A CoNLL file of ``sentences`` 10-word sentences (enough for one ~1,000-word doc)."""
+    lines = []
+    for _ in range(sentences):
+        lines += [f"{w} NNP B-NP O" for w in WORDS] + [""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _bench(model: str, conll: Path, options: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["bench", "--model", model, "--conll", str(conll), *options.split()]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir: Any) -> str:
+    return str(tiny_model_dir("bert"))
+
+
+def test_bench_json_has_every_system_and_workload(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("transformers")
+    conll = _conll_file(tmp_path / "test.conll", sentences=110)
+    options = "--limit 4 --peers pipeline --repeats 2 --latency-texts 3 --json"
+    out = _bench(model, conll, options, capsys)
+    report = json.loads(out)
+    assert [w["name"] for w in report["workloads"]] == ["short", "long"]
+    short, long = report["workloads"]
+    assert short["texts"] == 4 and long["texts"] == 1
+    assert long["words"] >= 1000 and long["tokens"] > long["words"]
+    systems = {(r["system"], r["workload"]) for r in report["results"]}
+    expected = {"nerve", "pipeline-bs1", "pipeline-bs32"}
+    assert systems == {(s, w) for s in expected for w in ("short", "long")}
+    for row in report["results"]:
+        assert set(row) >= COLUMNS and len(row["seconds"]) == 2
+        assert all(row[c] > 0 for c in COLUMNS)
+        assert row["latency_texts"] == (3 if row["workload"] == "short" else 1)
+    assert set(report["ratios"]) == {"short", "long"}
+    assert set(report["ratios"]["short"]) == expected - {"nerve"}
+    assert report["meta"]["cpu"] and report["meta"]["repeats"] == 2
+
+
+def test_bench_table_nerve_only(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conll = _conll_file(tmp_path / "test.conll", sentences=5)
+    options = "--workloads short --limit 3 --peers none --repeats 1 --latency-texts 2"
+    out = _bench(model, conll, options, capsys)
+    lines = out.splitlines()
+    assert lines[0].startswith("| workload | system | tok/s |")
+    assert len([line for line in lines if line.startswith("| short | nerve |")]) == 1
+    assert "short: 3 texts" in out
+
+
+def test_bench_rejects_unknown_peer(model: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--model", model, "--peers", "bogus"]) == 2
+    assert "unknown peer" in capsys.readouterr().err
+
+
+def test_long_documents_and_percentile() -> None:
+    sentences = [tuple(WORDS)] * 450  # 4,500 words: two full documents and a short rest
+    docs = long_texts(sentences, limit=5)
+    assert [len(d.split()) for d in docs] == [2000, 2000]
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
+    assert isinstance(BenchReport({}, (), ()).ratios(), dict)
