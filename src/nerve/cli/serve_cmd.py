@@ -44,6 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], help="default auto")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
+    add_limit_options(p)
+    p.set_defaults(run=run)
+
+
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    """Threads, batching, admission and size limits: shared with the built executable."""
     p.add_argument("--threads", type=int, help="intra-op threads of the backend")
     p.add_argument("--max-batch-tokens", type=int, help="padded tokens per batch (default 16384)")
     p.add_argument(
@@ -60,7 +66,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="refuse over-long input (truncate=false) with 422 instead of using windows",
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    p.set_defaults(run=run)
 
 
 def _check_extra() -> None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..bundle.manifest import Manifest
+from ..cli.serve_cmd import add_limit_options
 from ..errors import InvalidInput
 from ..server.config import ServerConfig, env_name, resolve_config
 from .embedded import EmbeddedModel
@@ -60,20 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--disable-grpc", action="store_const", const=True, help="no gRPC server")
     p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
     p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (except /health)")
-    p.add_argument("--threads", type=int, help="model threads (default: all cores)")
-    p.add_argument("--max-batch-tokens", type=int, help="padded tokens per batch")
-    p.add_argument("--max-concurrent-requests", type=int, help="beyond this, answer 429")
-    p.add_argument("--max-client-batch-size", type=int, help="texts per request")
-    p.add_argument("--max-input-chars", type=int, help="characters per text")
-    p.add_argument("--max-body-bytes", type=int, help="request body size")
-    p.add_argument("--request-timeout", type=float, help="seconds per request")
-    p.add_argument(
-        "--strict-length",
-        action="store_const",
-        const=True,
-        help="refuse over-long input with 422 instead of using windows",
-    )
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    add_limit_options(p)
     p.set_defaults(run=run)
 
 
