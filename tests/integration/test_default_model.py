@@ -85,3 +85,24 @@ def test_safetensors_checkpoint_matches_onnx_and_transformers() -> None:
         ref = model.float()(**tok(text, return_tensors="pt")).logits[0].numpy()
     assert abs(ours - ref).max() < 1e-3
     assert (onnx_fp.argmax(-1) == ours.argmax(-1)).mean() > 0.9  # int8 vs float labels
+
+
+@pytest.mark.skipif(not (DATA / "eng.testb").exists(), reason="CoNLL-2003 absent")
+def test_scoring_equals_seqeval_on_real_predictions() -> None:
+    seqeval = pytest.importorskip("seqeval.metrics")
+    from nerve.data.conll import read_conll
+    from nerve.eval.scoring import score
+
+    sentences = read_conll(DATA / "eng.testb")
+    engine = nerve.load()
+    pred = [list(w.labels) for w in engine.predict_words([list(s.words) for s in sentences])]
+    gold = [list(s.tags) for s in sentences]
+    ours = score(gold, pred)
+    theirs = seqeval.classification_report(gold, pred, output_dict=True)
+    assert ours.micro.f1 == pytest.approx(theirs["micro avg"]["f1-score"], abs=1e-12)
+    assert ours.micro.precision == pytest.approx(theirs["micro avg"]["precision"], abs=1e-12)
+    assert ours.micro.recall == pytest.approx(theirs["micro avg"]["recall"], abs=1e-12)
+    for label, prf in ours.per_type.items():
+        assert prf.f1 == pytest.approx(theirs[label]["f1-score"], abs=1e-12), label
+        assert prf.support == theirs[label]["support"], label
+    assert 0.8 < ours.micro.f1 < 1.0  # real predictions: neither trivial nor perfect
