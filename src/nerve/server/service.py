@@ -182,7 +182,8 @@ class InferenceService:
         logits: list[list[np.ndarray]],
         options: InferenceOptions,
     ) -> list[TextResult]:
-        return [self.engine.decode(e, lg, options) for e, lg in zip(encoded, logits, strict=True)]
+        # One vectorized pass over all the request's texts (same results as decode per text).
+        return self.engine.decode_many(encoded, logits, options)
 
     def _decode_words(
         self,
