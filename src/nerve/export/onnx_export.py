@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +37,7 @@ import numpy as np
 
 from ..errors import InvalidInput, MissingExtra, ModelLoadError, NerveError
 from ..model.spec import ModelSpec, read_spec
-from .embedding_q8 import quantize_embedding_rows
+from .graph_passes import QUANTIZED_OPS, _onnx, optimize_graph, quantize_int8
 
 if TYPE_CHECKING:
     import torch
@@ -66,10 +64,6 @@ COMPANION_FILES = (
 # Protobuf cannot serialise a model over 2 GiB: above this many weight bytes (XLM-R large in
 # float32) the graph is saved as model.onnx + model.onnx.data.
 EXTERNAL_DATA_BYTES = 1_800_000_000
-# Ops whose float weights ORT's dynamic int8 quantization replaces: the GEMMs, the fused
-# attention and the fused embedding op. Plain Gather tables (most of a small model's bytes)
-# get per-row int8 instead, see embedding_q8.py.
-_QUANTIZED_OPS = ("MatMul", "Attention", "EmbedLayerNormalization")
 _PROBE_SEQ = 16
 
 
@@ -219,14 +213,6 @@ def _torch() -> Any:
     return torch
 
 
-def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise MissingExtra("onnx", "export", "nerve export") from None
-    return onnx
-
-
 def _load_torch_model(model_dir: Path, spec: ModelSpec) -> TokenClassifier:
     _torch()
     _onnx()
@@ -271,10 +257,10 @@ def _build(
     current = _trace(model, spec, probe, work / "fp32" / MODEL_FILE, opset)
     sizes["fp32"] = _graph_bytes(current)
     if optimize:
-        current, fusions = _optimize(current, spec, work / "optimized" / MODEL_FILE, large)
+        current, fusions = optimize_graph(current, spec, work / "optimized" / MODEL_FILE, large)
         sizes["optimized"] = _graph_bytes(current)
     if quantize == "int8":
-        current = _quantize_int8(current, work / "int8" / MODEL_FILE, large)
+        current = quantize_int8(current, work / "int8" / MODEL_FILE, large)
         sizes["int8"] = _graph_bytes(current)
 
     _finalize_graph(current, tmp / MODEL_FILE, large)
@@ -365,65 +351,6 @@ def _trace(
     return dest
 
 
-def _optimize(src: Path, spec: ModelSpec, dest: Path, large: bool) -> tuple[Path, dict[str, int]]:
-    from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    options = FusionOptions("bert")
-    # Keep the 2-D 0/1 mask as the Attention mask: the default (per-row lengths) silently
-    # assumes right padding, and other ONNX clients may pad on the left.
-    options.attention_mask_format = AttentionMaskFormat.AttentionMask
-    with _quiet():
-        optimized = optimize_model(
-            str(src),
-            model_type="bert",
-            num_heads=spec.encoder.num_heads,
-            hidden_size=spec.encoder.hidden_size,
-            optimization_options=options,
-            opt_level=0,  # Python fusions only: the file stays portable across CPU/GPU EPs
-        )
-        dest.parent.mkdir(parents=True)
-        optimized.save_model_to_file(str(dest), use_external_data_format=large)
-    stats = optimized.get_fused_operator_statistics()
-    return dest, {op: int(n) for op, n in stats.items() if n}
-
-
-def _quantize_int8(src: Path, dest: Path, large: bool) -> Path:
-    onnx = _onnx()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    dest.parent.mkdir(parents=True)
-    with _quiet():
-        quantize_dynamic(
-            str(src),
-            str(dest),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=list(_QUANTIZED_OPS),
-            # The head is tiny and decides every label: int8 there costs accuracy for no speed.
-            nodes_to_exclude=_classifier_nodes(onnx.load(str(src), load_external_data=False)),
-            use_external_data_format=large,
-            # Fused ops (Attention, SkipLayerNorm) have no ONNX shape inference; their outputs
-            # are float32.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    model = onnx.load(str(dest))
-    if quantize_embedding_rows(model):
-        onnx.save(model, str(dest), save_as_external_data=large)
-    return dest
-
-
-def _classifier_nodes(model: Any) -> list[str]:
-    """The MatMul of the final ``logits = x @ W + b``: found from the output, not by name."""
-    producers = {out: node for node in model.graph.node for out in node.output}
-    node = producers.get("logits")
-    while node is not None and node.op_type != "MatMul":
-        if node.op_type not in ("Add", "Identity"):
-            return []
-        node = next((producers[i] for i in node.input if i in producers), None)
-    return [node.name] if node is not None and node.name else []
-
-
 def _finalize_graph(src: Path, dest: Path, large: bool) -> None:
     """Move the last stage to ``dest``; large graphs keep one ``model.onnx.data`` beside it."""
     if not large:
@@ -478,22 +405,11 @@ def _write_metadata(path: Path, report: ExportReport) -> None:
             "method": "onnxruntime dynamic",
             "weights": "int8 symmetric, per channel",
             "activations": "uint8, dynamic per tensor",
-            "ops": list(_QUANTIZED_OPS),
+            "ops": list(QUANTIZED_OPS),
             "token_table": "int8 symmetric, per row (dequantized after the lookup)",
             "kept_float": ["classifier"],
         }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence ORT tools' root-logger warnings ("consider pre-processing", …) for a CLI user."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
 
 
 # ---------------------------------------------------------------------------------------------
