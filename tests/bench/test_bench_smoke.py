@@ -86,3 +86,22 @@ def test_long_documents_and_percentile() -> None:
     assert [len(d.split()) for d in docs] == [2000, 2000]
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
     assert isinstance(BenchReport({}, (), ()).ratios(), dict)
+
+
+def test_server_load_mode_reports_real_requests(tiny_model_dir: Any, tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    from nerve.bench.server_load import run_server_load
+
+    report = run_server_load(
+        ["Apple is in Paris.", "EU rejects German call."],
+        model=str(tiny_model_dir("bert")),
+        clients=4,
+        seconds=1.5,
+        warmup=0.5,
+        server_args=["--threads", "1"],
+        log_dir=tmp_path,
+    )
+    assert report.requests > 0 and report.errors == 0
+    assert report.status_counts == {200: report.requests}
+    assert 0 < report.p50_ms <= report.p99_ms
+    assert report.requests_per_s == pytest.approx(report.requests / 1.5)

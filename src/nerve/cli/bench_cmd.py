@@ -62,12 +62,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="CoNLL file the texts come from (default: $NERVE_CONLL_DIR/eng.testb)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--server-load",
+        action="store_true",
+        help="instead: start `nerve serve` and load it with --clients concurrent HTTP clients "
+        "sending one CoNLL sentence per /predict_tokens request; reports req/s, p50/p99",
+    )
+    p.add_argument("--clients", type=int, default=64, help="--server-load: concurrent clients")
+    p.add_argument("--seconds", type=float, default=20.0, help="--server-load: measured time")
+    p.add_argument(
+        "--server-args", default="", help="--server-load: extra `nerve serve` flags, quoted"
+    )
     p.set_defaults(run=run)
+
+
+def _run_server_load(args: argparse.Namespace) -> int:
+    import shlex
+
+    from ..bench.server_load import run_server_load
+    from ..bench.workloads import default_conll_file, read_sentences, short_texts
+
+    texts = short_texts(read_sentences(args.conll or default_conll_file()), args.limit or 1000)
+    device_args = ["--device", args.device] if args.device != "cpu" else []
+    report = run_server_load(
+        texts,
+        model=args.model,
+        clients=args.clients,
+        seconds=args.seconds,
+        server_args=[*device_args, *shlex.split(args.server_args)],
+    )
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(report.format())
+    return 0 if report.requests else 1
 
 
 def run(args: argparse.Namespace) -> int:
     from ..bench import BenchConfig, run_bench
 
+    if args.server_load:
+        return _run_server_load(args)
     config = BenchConfig(
         model=args.model,
         shape=args.shape,

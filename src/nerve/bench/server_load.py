@@ -1,0 +1,176 @@
+"""``nerve bench --server-load``: N concurrent HTTP clients against a real ``nerve serve``.
+
+Each client keeps one HTTP/1.1 connection open and sends one short sentence per request to
+Baseten's ``/predict_tokens`` (the way a NER API is used), measuring end-to-end latency.
+Clients are threads with the standard library's ``http.client``, so no extra dependency;
+on a small machine the clients share its cores with the server, which the report states.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import NerveError
+from .timing import percentile
+
+STARTUP_SECONDS = 120.0
+
+
+class ServerLoadError(NerveError):
+    code = "bench_error"
+
+
+@dataclass
+class LoadReport:
+    clients: int
+    seconds: float
+    requests: int
+    errors: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    status_counts: dict[int, int] = field(default_factory=dict)
+    cpu_cores: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def format(self) -> str:
+        return (
+            f"server load: {self.clients} clients × {self.seconds:.0f} s on {self.cpu_cores} "
+            f"cores (clients and server share them): {self.requests:,} requests, "
+            f"{self.requests_per_s:,.0f} req/s, p50 {self.p50_ms:.2f} ms, "
+            f"p99 {self.p99_ms:.2f} ms, {self.errors} errors, statuses {self.status_counts}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(
+    model: str | None, port: int, extra: Sequence[str], log: Path
+) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "nerve.cli.main",
+        "serve",
+        "--http-port",
+        str(port),
+        "--disable-grpc",
+        *(["--model", model] if model else []),
+        *extra,
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerLoadError(f"nerve serve exited with {proc.returncode}: see {log}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise ServerLoadError(f"nerve serve did not become healthy in {STARTUP_SECONDS:.0f} s")
+
+
+class _Client(threading.Thread):
+    def __init__(
+        self, port: int, texts: Sequence[str], offset: int, stop_at: float, measure_from: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.port, self.texts, self.offset = port, texts, offset
+        self.stop_at, self.measure_from = stop_at, measure_from
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.errors = 0
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        i = self.offset
+        while (now := time.perf_counter()) < self.stop_at:
+            body = json.dumps(
+                {"inputs": [[self.texts[i % len(self.texts)]]], "aggregation_strategy": "simple"}
+            )
+            i += 1
+            try:
+                conn.request("POST", "/predict_tokens", body, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                self.errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            if now >= self.measure_from:  # requests sent during warm-up are not counted
+                self.latencies.append(time.perf_counter() - now)
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.errors += status != 200
+        conn.close()
+
+
+def run_server_load(
+    texts: Sequence[str],
+    *,
+    model: str | None = None,
+    clients: int = 64,
+    seconds: float = 20.0,
+    warmup: float = 2.0,
+    server_args: Sequence[str] = (),
+    log_dir: Path | None = None,
+) -> LoadReport:
+    if not texts:
+        raise ServerLoadError("server load needs at least one text")
+    port = _free_port()
+    log = (log_dir or Path(tempfile.gettempdir())) / f"nerve-bench-server-{port}.log"
+    proc = _start_server(model, port, server_args, log)
+    try:
+        start = time.perf_counter()
+        workers = [
+            _Client(port, texts, k, start + warmup + seconds, start + warmup)
+            for k in range(clients)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    latencies = sorted(x for w in workers for x in w.latencies)
+    statuses: dict[int, int] = {}
+    for w in workers:
+        for code, n in w.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+    return LoadReport(
+        clients=clients,
+        seconds=seconds,
+        requests=len(latencies),
+        errors=sum(w.errors for w in workers),
+        requests_per_s=len(latencies) / seconds,
+        p50_ms=percentile(latencies, 50) * 1000,  # NaN when nothing was measured
+        p99_ms=percentile(latencies, 99) * 1000,
+        status_counts=statuses,
+        cpu_cores=len(os.sched_getaffinity(0)),
+    )
