@@ -27,6 +27,16 @@ CORPUS = [
     "New York New York is a song; Washington Washington is not.",
 ]
 ARCHS = ("bert", "bert-uncased", "distilbert", "roberta", "xlm-roberta")
+# Special tokens of the RoBERTa-style tokenizers (byte-level BPE and Unigram alike).
+_SENTENCE_MARKS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "cls_token": "<s>",
+    "sep_token": "</s>",
+    "pad_token": "<pad>",
+    "unk_token": "<unk>",
+    "mask_token": "<mask>",
+}
 
 
 def _wordpiece(lowercase: bool):  # type: ignore[no-untyped-def]
@@ -74,15 +84,7 @@ def _byte_bpe():  # type: ignore[no-untyped-def]
         add_prefix_space=False,
     )
     tok.decoder = decoders.ByteLevel()
-    return tok, {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "cls_token": "<s>",
-        "sep_token": "</s>",
-        "pad_token": "<pad>",
-        "unk_token": "<unk>",
-        "mask_token": "<mask>",
-    }
+    return tok, dict(_SENTENCE_MARKS)
 
 
 def _unigram():  # type: ignore[no-untyped-def]
@@ -99,15 +101,7 @@ def _unigram():  # type: ignore[no-untyped-def]
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
     )
     tok.decoder = decoders.Metaspace()
-    return tok, {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "cls_token": "<s>",
-        "sep_token": "</s>",
-        "pad_token": "<pad>",
-        "unk_token": "<unk>",
-        "mask_token": "<mask>",
-    }
+    return tok, dict(_SENTENCE_MARKS)
 
 
 def _hf_model(arch: str, vocab: int, pad_id: int, labels: list[str], max_pos: int):  # type: ignore[no-untyped-def]
