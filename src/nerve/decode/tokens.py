@@ -46,17 +46,21 @@ class WindowTokens:
         return int(self.ids.shape[0])
 
     @classmethod
-    def from_encoding(cls, encoding: tokenizers.Encoding) -> WindowTokens:
+    def from_encoding(
+        cls, encoding: tokenizers.Encoding, id_to_token: Callable[[int], str | None]
+    ) -> WindowTokens:
         """One window from a ``tokenizers`` Encoding (offsets are code points for ``str`` input).
 
-        ``Encoding.tokens`` holds the same strings as ``Tokenizer.id_to_token(id)``, which is
-        what the pipeline's ``convert_ids_to_tokens`` returns for fast tokenizers.
+        Token strings come from the vocabulary by id, as the pipeline's ``convert_ids_to_tokens``
+        does: ``Encoding.tokens`` is not the same thing, because for an unknown piece of a Unigram
+        tokenizer it holds the surface text instead of the vocabulary's unk entry.
         """
+        ids = np.asarray(encoding.ids, dtype=np.int64)
         return cls(
-            ids=np.asarray(encoding.ids, dtype=np.int64),
+            ids=ids,
             offsets=np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2),
             special=np.asarray(encoding.special_tokens_mask, dtype=bool),
-            tokens=list(encoding.tokens),
+            tokens=[id_to_token(int(i)) or "" for i in ids],
         )
 
 
