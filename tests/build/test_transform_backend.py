@@ -132,13 +132,20 @@ def test_a_failing_transform_fails_its_request_not_the_server(onnx_model_dir: Pa
         async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
             failed = await client.post("/predict", json={"inputs": [TEXT * 3]})
             ok = await client.post("/predict", json={"inputs": ["Paris"]})
+            # Sent together, they may share a merged batch: only the long one may fail.
+            together = await asyncio.gather(
+                client.post("/predict", json={"inputs": [TEXT * 3]}),
+                *[client.post("/predict", json={"inputs": ["Paris"]}) for _ in range(6)],
+            )
             health = await client.get("/health")
-            return [failed, ok, health]
+            return [failed, ok, health, *together]
 
     try:
-        failed, ok, health = asyncio.run(scenario())
+        failed, ok, health, failed_too, *neighbours = asyncio.run(scenario())
     finally:
         service.close()
+    assert failed_too.status_code == 500
+    assert [r.status_code for r in neighbours] == [200] * 6
     assert failed.status_code == 500
     assert failed.json()["error"]["code"] == "model_error"
     assert ok.status_code == 200

@@ -177,6 +177,32 @@ def test_model_error_fails_only_that_batch_and_the_worker_goes_on() -> None:
         worker.close(5)
 
 
+def test_a_failing_request_does_not_fail_the_requests_merged_with_it() -> None:
+    """The merged batch fails; each request is retried alone and only the culprit fails."""
+    model = GatedModel(fail_on_id=7)
+    recorder = Recorder()
+    worker = ModelWorker(model, max_batch_tokens=10_000, observer=recorder)
+    worker.start()
+    try:
+        busy = worker.submit([window(2, first_id=1)])
+        assert model.entered.wait(5)
+        before = worker.submit([window(2, first_id=3)])
+        failing = worker.submit([window(2, first_id=7)])
+        after = worker.submit([window(3, first_id=4), window(2, first_id=5)])
+        model.gate.set()
+        busy.result(5)
+        with pytest.raises(ModelFailure, match="this request"):
+            failing.result(5)
+        assert before.result(5).logits[0][:, 0].tolist() == [3, 4]
+        assert [lg[:, 0].tolist() for lg in after.result(5).logits] == [[4, 5, 6], [5, 6]]
+    finally:
+        worker.close(5)
+    # The three queued jobs went in as one batch, then one call each.
+    assert model.calls == [[1], [3, 7, 4, 5], [3], [7], [4, 5]]
+    # Metrics count the batches that produced answers: the busy one and the two survivors.
+    assert [b.requests for b in recorder.batches] == [1, 1, 1]
+
+
 class ExplodingObserver(Recorder):
     def on_batch(self, stats: BatchStats) -> None:
         raise RuntimeError("a bug in the loop itself")

@@ -8,9 +8,12 @@ is testable with a fake ``run_windows``.
 Invariants:
 - A job whose future was cancelled before the worker took it (client gone, timeout) is dropped
   without running: ``Future.set_running_or_notify_cancel`` decides, under the future's lock.
-- An exception from the model fails only that batch's futures (``ModelFailure``); the worker
-  keeps going. If the worker loop itself dies, every queued and later job fails with
-  ``Unavailable`` and ``healthy`` turns False — the thread never dies silently.
+- An exception from the model fails only the requests that cause it: a merged batch that
+  fails is run again one request at a time, and only a request that fails on its own gets
+  ``ModelFailure`` (a bad input, or a Lua transform that errors on it, cannot sink the other
+  requests that happened to share its batch). The worker keeps going.
+- If the worker loop itself dies, every queued and later job fails with ``Unavailable`` and
+  ``healthy`` turns False — the thread never dies silently.
 """
 
 from __future__ import annotations
@@ -212,15 +215,38 @@ class ModelWorker:
         try:
             logits = self._run_windows(windows)
         except Exception:
-            # Any exception a backend may raise (torch, onnxruntime, CUDA OOM...): fail this
-            # batch only. The detail goes to the log, the callers get a fixed message.
-            log.exception("model forward failed on a batch of %d requests", len(live))
+            if len(live) == 1:
+                self._fail(live[0])
+                return
+            log.warning(
+                "model forward failed on a batch of %d requests; running them one by one",
+                len(live),
+                exc_info=True,
+            )
             for job in live:
-                job.future.set_exception(ModelFailure("the model failed on this batch"))
+                self._run_alone(job)
             return
         elapsed = self._clock() - started
         self._resolve(live, logits, started, elapsed)
         self._report_batch(live, windows, elapsed)
+
+    def _run_alone(self, job: Job) -> None:
+        started = self._clock()
+        try:
+            logits = self._run_windows(list(job.windows))
+        except Exception:
+            self._fail(job)
+            return
+        elapsed = self._clock() - started
+        self._resolve([job], logits, started, elapsed)
+        self._report_batch([job], list(job.windows), elapsed)
+
+    @staticmethod
+    def _fail(job: Job) -> None:
+        # Any exception a backend may raise (torch, onnxruntime, CUDA OOM, a Lua transform...).
+        # The detail goes to the log, the caller gets a fixed message.
+        log.exception("model forward failed on a request of %d windows", job.rows)
+        job.future.set_exception(ModelFailure("the model failed on this request"))
 
     def _resolve(
         self, jobs: list[Job], logits: list[np.ndarray], started: float, elapsed: float
