@@ -81,6 +81,49 @@ def test_a_plain_table_result_becomes_a_tensor() -> None:
     np.testing.assert_array_equal(out, [[[1, 2], [3, 4]]])
 
 
+def test_map_axis_maps_each_slice_and_stacks_the_results_back() -> None:
+    # Each [seq, labels] slice of the batch, scaled by its batch position's own maximum.
+    body = "return arr:map_axis(1, function(t) return t / t:max() end)"
+    np.testing.assert_allclose(run(body), X / X.max(axis=(1, 2), keepdims=True), rtol=1e-6)
+    # Along the last axis each slice is [batch, seq]; a table result becomes a Tensor.
+    body = "return arr:map_axis(3, function(t) return t:softmax(2) end)"
+    np.testing.assert_allclose(run(body), softmax(X, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_fold_axis_folds_each_slice_in_row_major_order() -> None:
+    # A fold that depends on the order: acc * 2 + x over the slice's elements.
+    body = """
+    local folded = arr:fold_axis(2, 0, function(acc, x) return acc * 2 + x end)
+    return arr * 0 + Tensor.new({{{folded:sum()}}})"""
+    expected = 0.0
+    for i in range(X.shape[1]):
+        acc = 0.0
+        for x in X[:, i, :].reshape(-1):
+            acc = acc * 2 + float(x)
+        expected += acc
+    np.testing.assert_allclose(run(body), np.full(X.shape, expected), rtol=1e-5)
+    body = """
+    local maxima = arr:fold_axis(1, -math.huge, math.max)
+    if maxima:ndim() ~= 1 or #maxima ~= 2 then error("wrong shape") end
+    if maxima:max() ~= arr:max() then error("wrong maximum") end
+    return arr"""
+    np.testing.assert_array_equal(run(body), X)
+
+
+def test_mean_pool_averages_the_unmasked_positions() -> None:
+    # encoderfile's sentence-embedding pooling; here checked through a broadcast back to shape.
+    body = """
+    local mask = Tensor.new({{1, 1, 1, 0, 0}, {1, 1, 1, 1, 1}})
+    local pooled = arr:mean_pool(mask)  -- [2, 4]
+    if pooled:ndim() ~= 2 or #pooled ~= 8 then error("wrong shape") end
+    local probs = pooled:softmax(2)
+    return arr:map_axis(2, function(t) return t * 0 + probs end)"""
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=np.float32)
+    pooled = (X * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+    expected = np.broadcast_to(softmax(pooled, 1)[:, None, :], X.shape)
+    np.testing.assert_allclose(run(body), expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -95,6 +138,22 @@ def test_a_plain_table_result_becomes_a_tensor() -> None:
         ("return arr:clamp(1, 0)", "min 1 is greater than max 0"),
         ("error('custom failure')", "transform:2: custom failure"),
         ("return arr.x.y", "attempt to index a nil value"),
+        ("return arr:map_axis(4, function(t) return t end)", "axis 4 is out of range"),
+        ("return arr:map_axis(1, 5)", "map_axis: expected a function, got number"),
+        ("return arr:map_axis(1, function(t) return 1 end)", "must return a Tensor, got number"),
+        (
+            "return arr:map_axis(2, function(t)\n"
+            "  return t:truncate_axis(1, t:sum() > 0 and 1 or 2) end)",
+            "different shapes",
+        ),
+        ("return arr:fold_axis(1, 'x', math.max)", "initial value must be a number, got string"),
+        (
+            "return arr:fold_axis(1, 0, function(a, x) return 'y' end)",
+            "return a number, got string",
+        ),
+        ("return arr:mean_pool()", "mean_pool needs the attention mask"),
+        ("return Tensor.new({arr})", "a Tensor inside a table"),
+        ("return arr:mean_pool(Tensor({1, 1}))", "the mask's shape [2] must be"),
     ],
 )
 def test_runtime_errors_are_transform_errors_with_a_useful_message(body: str, message: str) -> None:

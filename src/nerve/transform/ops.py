@@ -6,10 +6,12 @@ encoderfile's ``ArrayD<f32>``. A bad argument is not raised into Lua: the functi
 the line of the user's script that made the call.
 
 Supported: ``Tensor.new``/``Tensor(tbl)``, ``softmax``, ``exp``, ``clamp``, ``transpose``,
-``lp_normalize``, ``layer_norm``, ``truncate_axis``, ``sum_axis``, ``sum``, ``mean``,
-``std``, ``min``, ``max``, ``ndim``, ``#t``, ``==``, ``tostring``, ``+ - * / ^`` and unary
-minus with numbers or (broadcasting) tensors. Not supported: ``map_axis``, ``fold_axis``
-(per-element Lua callbacks) and ``mean_pool`` (sentence embeddings only).
+``lp_normalize``, ``layer_norm``, ``truncate_axis``, ``sum_axis``, ``mean_pool``, ``sum``,
+``mean``, ``std``, ``min``, ``max``, ``ndim``, ``#t``, ``==``, ``tostring``, ``+ - * / ^``
+and unary minus with numbers or (broadcasting) tensors, and ``map_axis``/``fold_axis``. The
+last two call back into Lua, so their loops live in the prelude (under the instruction hook,
+so the time limit holds); Python only supplies the pieces: ``axis_len``, ``take`` (one slice
+along an axis), ``item`` (one element) and ``stack``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ _OP_NAMES = (
     "layer_norm",
     "truncate_axis",
     "sum_axis",
+    "mean_pool",
+    "axis_len",
+    "take",
+    "item",
+    "stack",
     "sum",
     "mean",
     "std",
@@ -221,6 +228,70 @@ class TensorOps:
     def op_sum_axis(self, handle: int, axis: object = None) -> int:
         x = self._get(handle)
         return self._put(np.sum(x, axis=_axis(x, axis)))
+
+    @_reported
+    def op_mean_pool(self, handle: int, mask_handle: object = None) -> int:
+        """Mean over every axis between the first (batch) and the last (hidden), counting
+        only positions where ``mask`` (the input's shape without its last axis) is non-zero.
+        A row whose mask is all zero gives NaN, which the output check reports."""
+        x = self._get(handle)
+        if mask_handle is None:
+            raise OpError("mean_pool needs the attention mask tensor")
+        mask = self._get(mask_handle)
+        if x.ndim < 2 or mask.shape != x.shape[:-1]:
+            raise OpError(
+                f"mean_pool: the mask's shape {list(mask.shape)} must be the tensor's shape "
+                f"{list(x.shape)} without its last axis"
+            )
+        weights = mask[..., None]
+        inner = tuple(range(1, x.ndim - 1))
+        with np.errstate(all="ignore"):
+            pooled = np.sum(x * weights, axis=inner) / np.sum(weights, axis=inner)
+        return self._put(pooled)
+
+    @_reported
+    def op_axis_len(self, handle: int, axis: object = None) -> int:
+        x = self._get(handle)
+        return int(x.shape[_axis(x, axis)])
+
+    @_reported
+    def op_take(self, handle: int, axis: object = None, index: object = None) -> int:
+        """The slice at 1-based ``index`` along ``axis``, that axis removed."""
+        x = self._get(handle)
+        ax = _axis(x, axis)
+        i = _integer(index, "index")
+        if not 1 <= i <= x.shape[ax]:
+            raise OpError(f"index {i} is out of range 1..{x.shape[ax]}")
+        return self._put(np.take(x, i - 1, axis=ax))
+
+    @_reported
+    def op_item(self, handle: int, index: object = None) -> float:
+        """Element ``index`` (1-based) of the tensor in row-major order."""
+        x = self._get(handle)
+        i = _integer(index, "index")
+        if not 1 <= i <= x.size:
+            raise OpError(f"index {i} is out of range 1..{x.size}")
+        return float(x.reshape(-1)[i - 1])
+
+    @_reported
+    def op_stack(self, axis: object, *handles: int) -> int:
+        """The tensors stacked along a new ``axis`` (1-based; ``axis`` ≤ their ndim + 1)."""
+        arrays = [self._get(h) for h in handles]
+        if not arrays:
+            raise OpError("nothing to stack: the axis has length 0")
+        position = _integer(axis, "axis")
+        if not 1 <= position <= arrays[0].ndim + 1:
+            raise OpError(
+                f"axis {position} cannot hold results of {arrays[0].ndim} dimensions "
+                f"(axes are 1-based: 1..{arrays[0].ndim + 1})"
+            )
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise OpError(
+                "the function returned tensors of different shapes: "
+                + ", ".join(str(list(shape)) for shape in sorted(shapes))
+            )
+        return self._put(np.stack(arrays, axis=position - 1))
 
     @_reported
     def op_neg(self, handle: int) -> int:

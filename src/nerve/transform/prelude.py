@@ -114,6 +114,15 @@ mt.__eq = function(a, b) return ops.eq(handle(a, "left operand"), handle(b, "rig
 mt.__len = function(a) return ops.len(handle(a, "operand")) end
 mt.__tostring = function(a) return ops.tostring(handle(a, "operand")) end
 
+-- A Tensor is an empty table to Python: nested in a plain table it would read as [].
+local function holds_tensor(tbl, depth)
+  for _, v in ipairs(tbl) do
+    if handles[v] ~= nil then return true end
+    if type(v) == "table" and depth < 16 and holds_tensor(v, depth + 1) then return true end
+  end
+  return false
+end
+
 local Tensor = {}
 function Tensor.new(tbl)
   if handles[tbl] ~= nil then
@@ -122,10 +131,69 @@ function Tensor.new(tbl)
   if type(tbl) ~= "table" then
     fail("Tensor.new expects a table of numbers, got " .. type(tbl))
   end
+  if holds_tensor(tbl, 1) then
+    fail("Tensor.new: a Tensor inside a table is not a number (build the table of numbers)")
+  end
   return wrap(checked("Tensor.new", ops.new(tbl)))
 end
 setmetatable(Tensor, {__call = function(_, tbl) return Tensor.new(tbl) end})
 _G.Tensor = Tensor
+
+-- mean_pool(mask): the mask may be a Tensor or a plain table, as in encoderfile.
+methods.mean_pool = function(self, mask)
+  local h = handle(self, "mean_pool: self")
+  if mask ~= nil then
+    if type(mask) ~= "table" then
+      fail("mean_pool: the mask must be a Tensor, got " .. type(mask))
+    end
+    mask = handles[Tensor.new(mask)]
+  end
+  return wrap(checked("mean_pool", ops.mean_pool(h, mask)))
+end
+
+-- map_axis(axis, f): f gets each slice along `axis` (that axis removed) and returns a Tensor
+-- (or a table); the results are stacked back along `axis`.
+methods.map_axis = function(self, axis, f)
+  local h = handle(self, "map_axis: self")
+  if type(f) ~= "function" then fail("map_axis: expected a function, got " .. type(f)) end
+  local n = checked("map_axis", ops.axis_len(h, axis))
+  local results = {}
+  for i = 1, n do
+    local out = f(wrap(checked("map_axis", ops.take(h, axis, i))))
+    if handles[out] == nil then
+      if type(out) ~= "table" then
+        fail("map_axis: the function must return a Tensor, got " .. type(out))
+      end
+      out = Tensor.new(out)
+    end
+    results[i] = handles[out]
+  end
+  return wrap(checked("map_axis", ops.stack(axis, table.unpack(results, 1, n))))
+end
+
+-- fold_axis(axis, acc, f): for each slice along `axis`, acc = f(acc, x) over its elements in
+-- row-major order, from the same initial acc; the results form a 1-D Tensor.
+methods.fold_axis = function(self, axis, init, f)
+  local h = handle(self, "fold_axis: self")
+  if type(init) ~= "number" then
+    fail("fold_axis: the initial value must be a number, got " .. type(init))
+  end
+  if type(f) ~= "function" then fail("fold_axis: expected a function, got " .. type(f)) end
+  local n = checked("fold_axis", ops.axis_len(h, axis))
+  local results = {}
+  for i = 1, n do
+    local slice = checked("fold_axis", ops.take(h, axis, i))
+    local acc = init
+    for k = 1, ops.len(slice) do
+      acc = f(acc, ops.item(slice, k))
+      if type(acc) ~= "number" then
+        fail("fold_axis: the function must return a number, got " .. type(acc))
+      end
+    end
+    results[i] = acc
+  end
+  return Tensor.new(results)
+end
 
 return function(h)
   local postprocess = _G.Postprocess
