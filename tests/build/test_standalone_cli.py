@@ -17,7 +17,6 @@ pytest.importorskip("grpc")
 import nerve
 from nerve.build import build, load_config
 from nerve.bundle import open_bundle
-from nerve.errors import InvalidInput
 from nerve.server.wire.encoderfile import predict_json, token_rows
 from nerve.standalone.embedded import open_embedded
 from nerve.standalone.main import main
@@ -129,19 +128,19 @@ def test_serve_settings_precedence(built_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "host"),
+    ("argv", "env", "http", "grpc"),
     [
-        (["--http-hostname", "127.0.0.1"], "127.0.0.1"),
-        (["--grpc-hostname", "127.0.0.1"], "127.0.0.1"),
-        (["--http-hostname", "::1", "--grpc-hostname", "::1"], "::1"),
-        (["--http-hostname", "127.0.0.1", "--grpc-hostname", "::", "--disable-grpc"], "127.0.0.1"),
+        ([], {}, "0.0.0.0", "0.0.0.0"),
+        (["--http-hostname", "127.0.0.1"], {}, "127.0.0.1", "0.0.0.0"),
+        (["--grpc-hostname", "127.0.0.1"], {}, "0.0.0.0", "127.0.0.1"),
+        (["--http-hostname", "127.0.0.1", "--grpc-hostname", "::"], {}, "127.0.0.1", "::"),
+        ([], {"NERVE_HOST": "127.0.0.1"}, "127.0.0.1", "127.0.0.1"),
+        ([], {"NERVE_HOST": "127.0.0.1", "NERVE_GRPC_HOST": "::1"}, "127.0.0.1", "::1"),
+        (["--grpc-hostname", "::"], {"NERVE_HOST": "127.0.0.1"}, "127.0.0.1", "::"),
     ],
 )
-def test_serve_hostnames(built_dir: Path, argv: list[str], host: str) -> None:
-    assert server_config(serve_args(*argv), open_embedded(built_dir), {}).host == host
-
-
-def test_two_different_hostnames_are_refused(built_dir: Path) -> None:
-    args = serve_args("--http-hostname", "127.0.0.1", "--grpc-hostname", "::")
-    with pytest.raises(InvalidInput, match="binds both servers to one address"):
-        server_config(args, open_embedded(built_dir), {})
+def test_serve_hostnames_are_independent_as_in_encoderfile(
+    built_dir: Path, argv: list[str], env: dict[str, str], http: str, grpc: str
+) -> None:
+    config = server_config(serve_args(*argv), open_embedded(built_dir), env)
+    assert (config.host, config.grpc_address) == (http, grpc)

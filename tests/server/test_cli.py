@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .procs import ServerProcess, free_port
+import pytest
+
+from .procs import ServerProcess, free_port, start_server
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
@@ -56,3 +58,25 @@ def test_bad_environment_value_is_a_clean_error(model_dir: Path) -> None:
     )
     assert done.returncode == 2
     assert "NERVE_HTTP_PORT" in done.stderr
+
+
+def test_grpc_can_bind_its_own_address(model_dir: Path, tmp_path: Path) -> None:
+    grpc = pytest.importorskip("grpc")
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    # 127.0.0.2 is loopback too on Linux: two addresses without leaving the machine.
+    server = start_server(model_dir, tmp_path, "--threads", "1", "--grpc-host", "127.0.0.2")
+    try:
+        line = next(ln for ln in server.log().splitlines() if "nerve serve:" in ln)
+        assert f"HTTP on http://127.0.0.1:{server.http_port}" in line
+        assert f"gRPC on 127.0.0.2:{server.grpc_port}" in line
+        request = health_pb2.HealthCheckRequest(service="")
+        with grpc.insecure_channel(f"127.0.0.2:{server.grpc_port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(request, timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+            with pytest.raises(grpc.RpcError) as refused:
+                health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        assert server.stop() == 0

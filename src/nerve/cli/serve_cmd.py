@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--model", help="model directory or Hub id (default: the embedded model)")
     p.add_argument("--model-id", help="name reported as model_id (default: from the model)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--grpc-host", help="address for gRPC only (default: the same as --host)")
     p.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
     p.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")

@@ -25,6 +25,7 @@ class ServerConfig:
     model: str | None = None  # None: the embedded default model
     model_id: str | None = None  # reported as model_id; None: derived from the model
     host: str = "127.0.0.1"  # loopback unless the operator asks for more
+    grpc_host: str | None = None  # None: the same address as ``host``
     http_port: int = 8080
     grpc_port: int = 50051
     disable_http: bool = False
@@ -62,8 +63,17 @@ class ServerConfig:
             _check_positive("threads", self.threads)
         if self.disable_http and self.disable_grpc:
             raise InvalidInput("--disable-http and --disable-grpc together leave nothing to serve")
+        for name in ("host", "grpc_host"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise InvalidInput(f"{_flag(name)} must not be empty")
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInput("--api-key must not be empty")
+
+    @property
+    def grpc_address(self) -> str:
+        """The address gRPC binds: ``grpc_host``, or ``host`` when that is not set."""
+        return self.grpc_host or self.host
 
 
 def _flag(name: str) -> str:
@@ -101,6 +111,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "model": _optional_str,
     "model_id": _optional_str,
     "host": str,
+    "grpc_host": _optional_str,
     "http_port": int,
     "grpc_port": int,
     "disable_http": _parse_bool,

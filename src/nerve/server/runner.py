@@ -69,7 +69,7 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
     with _signals_set(stop, started):
         try:
             if not config.disable_grpc:
-                grpc_transport = GrpcTransport(service, config.host, config.grpc_port)
+                grpc_transport = GrpcTransport(service, config.grpc_address, config.grpc_port)
                 await grpc_transport.start()
             if not config.disable_http:
                 http = _http_server(service)
@@ -175,7 +175,7 @@ def _log_started(
     if http is not None:
         where.append(f"HTTP on http://{_host(config.host)}:{http.port}")
     if grpc_transport is not None:
-        where.append(f"gRPC on {_host(config.host)}:{grpc_transport.port}")
+        where.append(f"gRPC on {_host(config.grpc_address)}:{grpc_transport.port}")
     log.info(
         "nerve serve: %s; model %s (%s, %d labels) from %s; backend %s, device %s, dtype %s; "
         "max %d batch tokens, %d concurrent requests; API key %s",

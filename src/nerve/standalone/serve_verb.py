@@ -1,9 +1,9 @@
 """``serve``: encoderfile's flags mapped onto ``nerve serve``'s server, embedded model.
 
 Settings come, in order of precedence, from the flags, ``NERVE_*`` environment variables,
-the build config's ``nerve.limits``/``threads``, then the server's defaults. One difference
-from encoderfile: nerve binds HTTP and gRPC to one address, so ``--http-hostname`` and
-``--grpc-hostname`` may not name two different ones (either one alone sets both).
+the build config's ``nerve.limits``/``threads``, then the server's defaults. As in
+encoderfile, ``--http-hostname`` and ``--grpc-hostname`` are independent, each defaulting to
+every IPv4 interface (``NERVE_HOST`` / ``NERVE_GRPC_HOST`` set them from the environment).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 from ..bundle.manifest import Manifest
 from ..cli.serve_cmd import add_limit_options
-from ..errors import InvalidInput
 from ..server.config import ServerConfig, env_name, resolve_config
 from .embedded import EmbeddedModel
 
@@ -54,9 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="encoderfile's serve verb; every option can also be set with an environment "
         "variable NERVE_<OPTION> (NERVE_HOST for the hostname).",
     )
-    p.add_argument("--http-hostname", help=f"address to bind (default {DEFAULT_HOST})")
+    p.add_argument("--http-hostname", help=f"HTTP address to bind (default {DEFAULT_HOST})")
     p.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
-    p.add_argument("--grpc-hostname", help="address to bind (the same as --http-hostname)")
+    p.add_argument("--grpc-hostname", help=f"gRPC address to bind (default {DEFAULT_HOST})")
     p.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     p.add_argument("--disable-grpc", action="store_const", const=True, help="no gRPC server")
     p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
@@ -65,29 +64,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=run)
 
 
-def bind_host(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
-    """The one address for both transports; None leaves it to NERVE_HOST."""
-    http, grpc = args.http_hostname, args.grpc_hostname
-    if args.disable_http:
-        http = None
-    if args.disable_grpc:
-        grpc = None
-    if http and grpc and http != grpc:
-        raise InvalidInput(
-            f"--http-hostname {http} and --grpc-hostname {grpc} differ; this executable binds "
-            "both servers to one address: give one of them (it applies to both)"
-        )
-    chosen = http or grpc or args.http_hostname or args.grpc_hostname
-    if chosen:
-        return str(chosen)
-    return None if env_name("host") in environ else DEFAULT_HOST
+def bind_hosts(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str | None]:
+    """``host`` (HTTP) and ``grpc_host`` flags; None leaves one to its environment variable."""
+    hosts: dict[str, str | None] = {}
+    for field, flag in (("host", args.http_hostname), ("grpc_host", args.grpc_hostname)):
+        if flag:
+            hosts[field] = str(flag)
+        elif env_name(field) in environ or (field == "grpc_host" and env_name("host") in environ):
+            hosts[field] = None  # NERVE_GRPC_HOST, or NERVE_HOST for both
+        else:
+            hosts[field] = DEFAULT_HOST
+    return hosts
 
 
 def server_config(
     args: argparse.Namespace, model: EmbeddedModel, environ: Mapping[str, str]
 ) -> ServerConfig:
     flags: dict[str, Any] = {name: getattr(args, name) for name in _PASSTHROUGH}
-    flags["host"] = bind_host(args, environ)
+    flags.update(bind_hosts(args, environ))
     for key, value in _build_defaults(model.manifest).items():
         if flags.get(key) is None and env_name(key) not in environ:
             flags[key] = value
