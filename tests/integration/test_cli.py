@@ -126,3 +126,34 @@ def test_eval_scores_and_rejects_unknown_tags(
     bad.write_text("Peter B-PER\nToday B-DATE\n")
     code, _, err = _run(capsys, "eval", "-m", model, "--data", str(bad))
     assert code == 2 and f"{bad}:2" in err and "B-DATE" in err
+
+
+def test_eval_can_join_sentences_into_windowed_inputs(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nerve
+    from nerve.data.conll import read_conll
+    from nerve.eval.scoring import score
+
+    sentence = "Peter B-PER\nBlackburn I-PER\nvisited O\nBonn B-LOC\nand O\nthe O\nEU B-ORG\n.\tO\n"
+    data = tmp_path / "mini.conll"
+    data.write_text("\n".join([sentence] * 6))
+    args = ["--data", str(data), "--json", "--window", "12", "--stride", "3"]
+    code, out, _ = _run(capsys, "eval", "-m", model, *args, "--sentences-per-input", "3")
+    assert code == 0
+    report = json.loads(out)
+    # The same by hand: two inputs of three sentences, each run in 12-token windows.
+    sentences = read_conll(data)
+    engine = nerve.load(model)
+    joined = [[w for s in sentences[i : i + 3] for w in s.words] for i in (0, 3)]
+    assert (
+        len(engine.tokenize(joined, nerve.InferenceOptions(window=12), presplit=True)[0].windows)
+        > 2
+    )
+    labels = [list(w.labels) for w in engine.predict_words(joined, window=12, stride=3)]
+    predicted = [labels[i // 3][(i % 3) * 8 : (i % 3) * 8 + 8] for i in range(6)]
+    expected = score([s.tags for s in sentences], predicted)
+    assert report["micro"]["f1"] == pytest.approx(expected.micro.f1)
+    assert report["micro"]["support"] == 18
+    code, _, err = _run(capsys, "eval", "-m", model, "--data", str(data), "--window", "999")
+    assert code == 2 and "window 999 exceeds the model's limit of 64 tokens" in err

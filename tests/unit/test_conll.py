@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from nerve.data.conll import Sentence, check_tags, conll_dir, read_conll, to_iob2
+from nerve.data.conll import (
+    Sentence,
+    check_tags,
+    conll_dir,
+    group_documents,
+    read_conll,
+    to_iob2,
+)
 from nerve.errors import DataError
 
 GOOD = """\
@@ -53,6 +60,17 @@ def test_docstart_is_skipped_and_breaks_sentences(tmp_path: Path) -> None:
     text = "-DOCSTART- -X- -X- O\n\na P C O\n-DOCSTART- -X- -X- O\nb P C I-PER\n"
     sentences = read_conll(write(tmp_path, text))
     assert [(s.words, s.line) for s in sentences] == [(("a",), 3), (("b",), 5)]
+    assert [s.document for s in sentences] == [0, 1]
+
+
+def test_documents_are_numbered_and_grouped(tmp_path: Path) -> None:
+    # Text before the first -DOCSTART-, then an empty document (two markers in a row).
+    text = "a P C O\n\nb P C O\n-DOCSTART- X X O\n\n-DOCSTART- X X O\nc P C O\n\nd P C O\n"
+    sentences = read_conll(write(tmp_path, text))
+    assert [(s.words[0], s.document) for s in sentences] == [("a", 0), ("b", 0), ("c", 1), ("d", 1)]
+    groups = group_documents(sentences)
+    assert [[s.words[0] for s in doc] for doc in groups] == [["a", "b"], ["c", "d"]]
+    assert group_documents([]) == []
 
 
 def test_runs_of_blank_and_whitespace_lines(tmp_path: Path) -> None:

@@ -258,3 +258,24 @@ def test_unknown_backend_and_dtype_are_named(tiny_model_dir: Any) -> None:
 def test_cuda_without_cuda_is_a_clear_error(tiny_model_dir: Any) -> None:
     with pytest.raises(InvalidInput, match="CUDA is not available"):
         nerve.load(tiny_model_dir("bert"), backend="torch", device="cuda")
+
+
+@pytest.mark.parametrize("stride", [0, 3, 8])
+def test_presplit_words_over_windows_take_each_token_from_its_best_window(
+    engine: nerve.Engine, stride: int
+) -> None:
+    """A long word list runs in overlapping windows; each word's label must be its first
+    sub-word's, from the window that strategy ``none`` keeps that token from (the one where it
+    is furthest from an edge), whatever window it first appeared in."""
+    words = LONG_TEXT.split()
+    options = {"window": 24, "stride": stride}
+    assert (
+        len(engine.tokenize([words], nerve.InferenceOptions(**options), presplit=True)[0].windows)
+        > 3
+    )
+    (out,) = engine.predict_words([words], **options)
+    text = " ".join(words)
+    tokens = engine(text, aggregation_strategy="none", ignore_labels=[], **options)
+    first_piece = {e.start: e.label for e in reversed(tokens.entities)}
+    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+    assert list(out.labels) == [first_piece[int(s)] for s in starts]

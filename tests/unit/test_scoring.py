@@ -288,12 +288,49 @@ def test_evaluate_scores_like_score() -> None:
 
 
 def test_evaluate_rejects_wrong_prediction_shapes() -> None:
-    with pytest.raises(ValueError, match="sentence 1 \\(line 4\\): predict returned 2 tags for 4"):
+    with pytest.raises(
+        ValueError, match="line 4 \\(1 sentence\\(s\\)\\): predict returned 2 tags for 4"
+    ):
         evaluate(SENTENCES, lambda words: [["O"] * 2 for _ in words])
-    with pytest.raises(ValueError, match="returned 1 tag lists for a batch of 2"):
+    with pytest.raises(ValueError, match="returned 1 tag lists for a batch of 2 inputs"):
         evaluate(SENTENCES, lambda words: [["O"]], batch_size=2)
     with pytest.raises(ValueError, match="batch_size"):
         evaluate(SENTENCES, lambda words: words, batch_size=0)
+
+
+def test_evaluate_joins_sentences_of_a_document_and_scores_sentences() -> None:
+    sentences = [
+        Sentence(("Peter", "Blackburn"), ("I-PER", "I-PER"), 1, document=0),
+        Sentence(("in", "Paris"), ("O", "I-LOC"), 4, document=0),
+        Sentence(("EU",), ("I-ORG",), 9, document=1),
+        Sentence(("Rome",), ("I-LOC",), 12, document=2),
+        Sentence(("Oslo",), ("I-LOC",), 14, document=2),
+        Sentence(("Bonn",), ("I-LOC",), 16, document=2),
+    ]
+    batches: list[list[list[str]]] = []
+
+    def predict(words: list[list[str]]) -> list[list[str]]:
+        batches.append(words)
+        # An entity running over the sentence break: scoring must cut it there.
+        return [["B-PER"] * len(w) for w in words]
+
+    result = evaluate(sentences, predict, batch_size=3, sentences_per_input=2)
+    # Never across documents; at most 2 sentences per input; ~3 sentences per batch.
+    assert batches == [
+        [["Peter", "Blackburn", "in", "Paris"], ["EU"]],
+        [["Rome", "Oslo"], ["Bonn"]],
+    ]
+    expected = score(
+        [s.tags for s in sentences], [["B-PER", "B-PER"], ["B-PER", "B-PER"]] + [["B-PER"]] * 4
+    )
+    assert result.report == expected
+    assert result.report.n_sentences == 6
+    with pytest.raises(
+        ValueError, match="line 1 \\(2 sentence\\(s\\)\\): predict returned 3 tags for 4"
+    ):
+        evaluate(sentences, lambda words: [["O"] * 3 for _ in words], sentences_per_input=9)
+    with pytest.raises(ValueError, match="sentences_per_input"):
+        evaluate(sentences, predict, sentences_per_input=0)
 
 
 def test_evaluate_progress_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser("eval", help="score a model on CoNLL-format data")
     p.add_argument("--data", type=Path, required=True, help="CoNLL file (last column = tag)")
     p.add_argument("--batch-size", type=int, default=256, help="sentences per engine call")
+    p.add_argument(
+        "--sentences-per-input",
+        type=int,
+        default=1,
+        metavar="N",
+        help="join up to N consecutive sentences of a document into one input (long inputs "
+        "run in windows: this measures windowing); default 1",
+    )
+    p.add_argument("--window", type=int, help="model window in tokens (default: the model's)")
+    p.add_argument("--stride", type=int, help="tokens shared by consecutive windows")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-progress", action="store_true")
     add_model_options(p)
@@ -29,14 +39,17 @@ def run(args: argparse.Namespace) -> int:
     engine = load_engine(args)
     check_tags(sentences, engine.labels, args.data)
 
+    options = {"window": args.window, "stride": args.stride}
+
     def predict(batch: list[list[str]]) -> list[list[str]]:
-        return [list(w.labels) for w in engine.predict_words(batch)]
+        return [list(w.labels) for w in engine.predict_words(batch, **options)]
 
     result = evaluate(
         sentences,
         predict,
         batch_size=args.batch_size,
         progress=not args.no_progress and not args.json,
+        sentences_per_input=args.sentences_per_input,
     )
     if args.json:
         print(json.dumps({**result.to_dict(), "model": engine.info()}, indent=2))
@@ -44,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
         info = engine.info()
         print(
             f"model {info['model_id']} ({info['backend']}, {info['device']}, {info['dtype']}) "
-            f"on {args.data}"
+            f"on {args.data}" + _joined(args.sentences_per_input)
         )
         print(result.format(), end="")
     return 0
+
+
+def _joined(n: int) -> str:
+    return f" ({n} sentences per input)" if n > 1 else ""

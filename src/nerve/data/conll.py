@@ -28,6 +28,7 @@ class Sentence:
     words: tuple[str, ...]
     tags: tuple[str, ...]
     line: int  # 1-based line number of the first token in the file
+    document: int = 0  # index of its document: each -DOCSTART- line after text starts one
 
     def __post_init__(self) -> None:
         if len(self.words) != len(self.tags):
@@ -82,12 +83,15 @@ def read_conll(path: str | Path, *, tag_column: int = -1) -> list[Sentence]:
     ncols = 0
     tag_idx = 0
     valid_tags: set[str] = set()  # validate each distinct tag once: keeps big files fast
+    document = 0
     for lineno, raw in enumerate(lines, start=1):
         fields = raw.split()
         if not fields or fields[0] == _DOCSTART:
             if words:
-                sentences.append(Sentence(tuple(words), tuple(tags), first_line))
+                sentences.append(Sentence(tuple(words), tuple(tags), first_line, document))
                 words, tags = [], []
+            if fields and sentences and sentences[-1].document == document:
+                document += 1
             continue
         if ncols == 0:
             ncols = len(fields)
@@ -106,8 +110,20 @@ def read_conll(path: str | Path, *, tag_column: int = -1) -> list[Sentence]:
         words.append(fields[0])
         tags.append(tag)
     if words:
-        sentences.append(Sentence(tuple(words), tuple(tags), first_line))
+        sentences.append(Sentence(tuple(words), tuple(tags), first_line, document))
     return sentences
+
+
+def group_documents(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
+    """Consecutive sentences of the same document, in order (a file without ``-DOCSTART-``
+    lines is one document)."""
+    documents: list[list[Sentence]] = []
+    for sentence in sentences:
+        if documents and documents[-1][0].document == sentence.document:
+            documents[-1].append(sentence)
+        else:
+            documents.append([sentence])
+    return documents
 
 
 def _read_lines(path: Path) -> list[str]:

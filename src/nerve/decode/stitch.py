@@ -78,3 +78,13 @@ def stitch_tokens(per_window: list[list[Entity]], windows: list[WindowTokens]) -
             # replace() keeps every other field (e.g. raw scores) as decoded.
             out.append(replace(entities[i], index=int(ranks[i]) + share.rank_shift))
     return out
+
+
+def kept_positions(windows: list[WindowTokens]) -> list[np.ndarray]:
+    """Per window, the positions of the content tokens it keeps under the rule above.
+
+    Concatenated window by window, these select every content token of the text exactly once,
+    in text order, each from the window where it has the most context: the one-window view
+    of a windowed text for per-token consumers (pre-split words' first sub-words).
+    """
+    return [share.content[share.keep_from : share.keep_to] for share in _shares(windows)]

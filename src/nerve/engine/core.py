@@ -18,6 +18,7 @@ from tokenizers import Tokenizer
 from ..backends.base import Backend
 from ..decode import DecodeContext, decode_text, first_subword_labels, softmax
 from ..decode.batch import decode_many
+from ..decode.stitch import kept_positions
 from ..decode.tokens import WindowTokens
 from ..errors import InvalidInput
 from ..model.spec import ModelSpec
@@ -181,9 +182,12 @@ class Engine:
 
     def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
         assert encoded.word_ids is not None
-        # Windows concatenated: a word's first occurrence (its first window) decides.
-        word_ids = np.concatenate(encoded.word_ids)
-        probs = softmax(np.concatenate(list(logits)))
+        # A long input's windows overlap: each token is taken once, from the window where it
+        # lies furthest from an edge (as strategy none does), so a word's label is its true
+        # first sub-word's, seen with the most context on both sides.
+        keep = kept_positions(encoded.windows)
+        word_ids = np.concatenate([ids[k] for ids, k in zip(encoded.word_ids, keep, strict=True)])
+        probs = softmax(np.concatenate([lg[k] for lg, k in zip(logits, keep, strict=True)]))
         labels, scores = first_subword_labels(word_ids, probs, encoded.n_words, self.labels)
         return WordLabels(encoded.words, tuple(labels), tuple(scores))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from nerve.data.conll import Sentence
+from nerve.data.conll import Sentence, group_documents
 from nerve.eval.scoring import Report, score
 
 __all__ = ["EvalResult", "Predictor", "evaluate"]
@@ -45,25 +45,39 @@ def evaluate(
     *,
     batch_size: int = 256,
     progress: bool = False,
+    sentences_per_input: int = 1,
 ) -> EvalResult:
     """Tag ``sentences`` with ``predict`` in batches and score against their gold tags.
 
     Gold and predictions are compared as entity spans with seqeval's default chunking, so an
     IOB2 tagger is scored correctly against IOB1 gold (and vice versa) without conversion.
     Only time spent in ``predict`` is counted, so the throughput is the tagger's, not ours.
+
+    ``sentences_per_input`` > 1: up to that many consecutive sentences of one document go to
+    ``predict`` as ONE word sequence (long inputs, which a model with a limited window runs
+    in overlapping windows), and the tags are cut back into sentences for scoring. The scores
+    then measure the model on running text, windowing included. ``batch_size`` still counts
+    sentences.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if sentences_per_input < 1:
+        raise ValueError(f"sentences_per_input must be >= 1, got {sentences_per_input}")
+    units = [
+        document[i : i + sentences_per_input]
+        for document in group_documents(sentences)
+        for i in range(0, len(document), sentences_per_input)
+    ]
     predictions: list[list[str]] = []
     seconds = 0.0
-    for start in range(0, len(sentences), batch_size):
-        batch = sentences[start : start + batch_size]
-        words = [list(s.words) for s in batch]
+    for batch in _batches(units, batch_size):
+        words = [[w for s in unit for w in s.words] for unit in batch]
         t0 = time.perf_counter()
         tags = predict(words)
         seconds += time.perf_counter() - t0
-        _check_batch(batch, tags, start)
-        predictions.extend(tags)
+        _check_batch(batch, words, tags, len(predictions))
+        for unit, unit_tags in zip(batch, tags, strict=True):
+            predictions.extend(_split(unit_tags, unit))
         if progress:
             _report_progress(len(predictions), len(sentences))
     report = score([s.tags for s in sentences], predictions)
@@ -75,19 +89,43 @@ def evaluate(
     )
 
 
-def _check_batch(batch: Sequence[Sentence], tags: list[list[str]], start: int) -> None:
+def _batches(units: list[list[Sentence]], batch_size: int) -> Iterator[list[list[Sentence]]]:
+    """Consecutive units, each batch holding about ``batch_size`` sentences (at least one unit)."""
+    batch: list[list[Sentence]] = []
+    count = 0
+    for unit in units:
+        batch.append(unit)
+        count += len(unit)
+        if count >= batch_size:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+def _split(tags: list[str], unit: list[Sentence]) -> list[list[str]]:
+    out, pos = [], 0
+    for sentence in unit:
+        out.append(list(tags[pos : pos + len(sentence)]))
+        pos += len(sentence)
+    return out
+
+
+def _check_batch(
+    batch: list[list[Sentence]], words: list[list[str]], tags: list[list[str]], done: int
+) -> None:
     # A predictor that drops or merges words would otherwise surface as a confusing
     # length error in score(), far from the batch that caused it.
     if len(tags) != len(batch):
         raise ValueError(
-            f"predict returned {len(tags)} tag lists for a batch of {len(batch)} sentences "
-            f"(sentences {start}..{start + len(batch) - 1})"
+            f"predict returned {len(tags)} tag lists for a batch of {len(batch)} inputs "
+            f"(from sentence {done})"
         )
-    for offset, (sentence, predicted) in enumerate(zip(batch, tags, strict=True)):
-        if len(predicted) != len(sentence.words):
+    for unit, unit_words, predicted in zip(batch, words, tags, strict=True):
+        if len(predicted) != len(unit_words):
             raise ValueError(
-                f"sentence {start + offset} (line {sentence.line}): predict returned "
-                f"{len(predicted)} tags for {len(sentence.words)} words"
+                f"input starting at line {unit[0].line} ({len(unit)} sentence(s)): predict "
+                f"returned {len(predicted)} tags for {len(unit_words)} words"
             )
 
 
