@@ -54,6 +54,8 @@ def test_trained_model_matches_in_transformers_and_nerve(trained: Path) -> None:
     tok = transformers.AutoTokenizer.from_pretrained(trained)
     assert model.config.id2label[0] == "O" and "B-PER" in model.config.label2id
     engine = nerve.load(trained, backend="torch")
+    # The training length is the model's window, in transformers and in nerve.
+    assert tok.model_max_length == 48 and engine.max_length == 48
     for strategy in ("none", "simple", "first", "average", "max"):
         pipe = transformers.pipeline(
             "ner", model=model, tokenizer=tok, aggregation_strategy=strategy, device="cpu"

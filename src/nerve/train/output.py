@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .trainer import TrainConfig, TrainResult
 
 _COPIED = (
-    "tokenizer_config.json",
     "special_tokens_map.json",
     "vocab.txt",
     "merges.txt",
@@ -51,6 +50,20 @@ def _config(base: Path, labels: tuple[str, ...], dtype: str) -> dict[str, object
     return config
 
 
+def _tokenizer_config(base: Path, max_length: int) -> dict[str, object]:
+    """The base's tokenizer config with ``model_max_length`` set to the training length.
+
+    A model fine-tuned on inputs of at most ``max_length`` tokens has only ever seen that much
+    context: on running text, 512-token windows cost the default model 8 F1 points against
+    128-token ones (docs/default-model.md, "Long inputs"). So its window (in nerve) and its
+    truncation length (in transformers) become the length it was trained at.
+    """
+    path = base / "tokenizer_config.json"
+    config = read_json(path) if path.exists() else {}
+    config["model_max_length"] = max_length
+    return config
+
+
 def write_model_dir(
     model: TokenClassifier,
     cfg: TrainConfig,
@@ -70,6 +83,9 @@ def write_model_dir(
         )
         # The tokenizer as nerve uses it: no built-in padding or truncation.
         tok.save(str(tmp / "tokenizer.json"))
+        (tmp / "tokenizer_config.json").write_text(
+            json.dumps(_tokenizer_config(cfg.base, cfg.max_length), indent=2) + "\n"
+        )
         for name in _COPIED:
             if (cfg.base / name).exists():
                 shutil.copy2(cfg.base / name, tmp / name)
