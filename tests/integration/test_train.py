@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,13 @@ def test_refuses_existing_output_before_training(tiny_model_dir: Any, trained: P
 
     with pytest.raises(InvalidInput, match="already exists"):
         train(_config(tiny_model_dir("bert"), trained), progress=False)
+
+
+def test_joined_training_adds_runs_of_sentences(tiny_model_dir: Any, tmp_path: Path) -> None:
+    logged: list[str] = []
+    out = tmp_path / "joined"
+    cfg = _config(tiny_model_dir("bert"), out, joined=True, max_steps=3)
+    train(cfg, progress=False, log=logged.append)
+    assert any("96 sentences and" in line and "runs of joined sentences" in line for line in logged)
+    assert json.loads((out / "training.json").read_text())["train_config"]["joined"] is True
+    assert nerve.load(out, backend="torch").predict_words([["Peter", "Blackburn"]])[0].labels

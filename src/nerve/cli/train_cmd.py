@@ -21,6 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of all steps")
     p.add_argument("--save-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument(
+        "--joined",
+        action="store_true",
+        help="also train on runs of consecutive sentences joined up to --max-length tokens "
+        "(running text; about doubles the epoch time)",
+    )
     p.add_argument("--limit-train", type=int, default=None, help="use the first N sentences")
     p.add_argument("--limit-dev", type=int, default=None)
     p.add_argument("--max-steps", type=int, default=None)
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         warmup=args.warmup,
         save_dtype=args.save_dtype,
+        joined=args.joined,
         limit_train=args.limit_train,
         limit_dev=args.limit_dev,
         max_steps=args.max_steps,

@@ -52,6 +52,44 @@ def encode_sentence(
     return Feature(ids, labels, word_first)
 
 
+def joined_runs(
+    sentences: Sequence[Sentence], tokenizer: Tokenizer, max_length: int
+) -> list[Sentence]:
+    """Runs of 2+ consecutive sentences of one document, each as one input of at most
+    ``max_length`` tokens (greedy, in order; a run ends where the next sentence won't fit).
+
+    Training on these next to single sentences shows the model running text, which is what
+    users send; tags are made IOB2 per sentence first, so an IOB1 chunk never continues over
+    a sentence break.
+    """
+    budget = max_length - tokenizer.num_special_tokens_to_add(False)
+    encodings = tokenizer.encode_batch(
+        [list(s.words) for s in sentences], is_pretokenized=True, add_special_tokens=False
+    )
+    runs: list[Sentence] = []
+    run: list[Sentence] = []
+    used = 0
+    for i, sentence in enumerate(sentences):
+        n = len(encodings[i].ids)
+        new_document = bool(run) and sentence.document != run[-1].document
+        if run and (new_document or used + n > budget):
+            if len(run) > 1:
+                runs.append(_join(run))
+            run, used = [], 0
+        if n <= budget:  # a sentence too long on its own starts no run
+            run.append(sentence)
+            used += n
+    if len(run) > 1:
+        runs.append(_join(run))
+    return runs
+
+
+def _join(run: list[Sentence]) -> Sentence:
+    words = tuple(w for s in run for w in s.words)
+    tags = tuple(t for s in run for t in to_iob2(s.tags))
+    return Sentence(words, tags, run[0].line, run[0].document)
+
+
 def batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None) -> list[list[int]]:
     """Indices grouped into batches of similar length (little padding).
 

@@ -25,7 +25,7 @@ from ..errors import DataError, ModelLoadError
 from ..eval.scoring import score
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
 from ..text.loading import load_tokenizer
-from .features import IGNORE, Feature, batches, encode_sentence, label_set
+from .features import IGNORE, Feature, batches, encode_sentence, joined_runs, label_set
 from .output import check_out_dir, write_model_dir
 
 
@@ -45,6 +45,8 @@ class TrainConfig:
     warmup: float = 0.1
     dropout: float = 0.1
     save_dtype: str = "float32"
+    # Also train on runs of consecutive sentences joined up to max_length (running text).
+    joined: bool = False
     # For quick runs and tests: use only the first N train/dev sentences, stop after N steps.
     limit_train: int | None = None
     limit_dev: int | None = None
@@ -171,7 +173,10 @@ def train(
     if unknown:
         raise DataError(f"{cfg.dev}: tags {unknown} never occur in {cfg.train}")
     tok = load_tokenizer(cfg.base)
-    train_f = _features(train_s, tok, label_ids, cfg.max_length)
+    runs = joined_runs(train_s, tok, cfg.max_length) if cfg.joined else []
+    if runs:
+        log(f"training on {len(train_s)} sentences and {len(runs)} runs of joined sentences")
+    train_f = _features([*train_s, *runs], tok, label_ids, cfg.max_length)
     dev_f = _features(dev_s, tok, label_ids, cfg.max_length)
     model = _base_encoder(cfg.base, len(labels), cfg.dropout).to(device)
     opt = _optimizer(model, cfg)
