@@ -94,6 +94,8 @@ def load(
     """
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
     model_dir = resolve_model(model, revision=revision, resolver=resolver)
     spec = read_spec(model_dir)
     tokenizer = load_tokenizer(model_dir)

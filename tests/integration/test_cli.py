@@ -157,3 +157,8 @@ def test_eval_can_join_sentences_into_windowed_inputs(
     assert report["micro"]["support"] == 18
     code, _, err = _run(capsys, "eval", "-m", model, "--data", str(data), "--window", "999")
     assert code == 2 and "window 999 exceeds the model's limit of 64 tokens" in err
+    for flag in ("--sentences-per-input", "--batch-size"):
+        code, _, err = _run(capsys, "eval", "-m", model, "--data", str(data), flag, "0")
+        assert code == 2 and f"{flag} must be a positive integer, got 0" in err
+    code, _, err = _run(capsys, "infer", "-m", model, "--threads", "0", "Bonn")
+    assert code == 2 and "threads must be a positive integer, got 0" in err

@@ -117,3 +117,32 @@ def test_joined_training_adds_runs_of_sentences(tiny_model_dir: Any, tmp_path: P
     assert any("96 sentences and" in line and "runs of joined sentences" in line for line in logged)
     assert json.loads((out / "training.json").read_text())["train_config"]["joined"] is True
     assert nerve.load(out, backend="torch").predict_words([["Peter", "Blackburn"]])[0].labels
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("epochs", 0, "epochs must be a positive integer, got 0"),
+        ("batch_size", -1, "batch-size must be a positive integer, got -1"),
+        ("max_steps", 0, "max-steps must be a positive integer"),
+        ("limit_train", 0, "limit-train must be a positive integer"),
+        ("max_length", 4, "max-length must be an integer >= 8, got 4"),
+        ("lr", 0.0, "lr must be positive"),
+        ("weight_decay", -0.1, "weight-decay must be >= 0"),
+        ("warmup", 1.0, "warmup must be in [0, 1)"),
+        ("dropout", -0.5, "dropout must be in [0, 1)"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_read(
+    tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    from nerve.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=message.replace("[", "\\[").replace(")", "\\)")):
+        TrainConfig(
+            tmp_path / "no-base",
+            tmp_path / "no-train",
+            tmp_path / "no-dev",
+            tmp_path / "out",
+            **{field: value},
+        )  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..data.conll import check_tags, read_conll
-from ..errors import DataError
+from ..errors import DataError, InvalidInput
 from ..eval.evaluate import evaluate
 from .common import add_model_options, load_engine
 
@@ -33,6 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    for name in ("batch_size", "sentences_per_input"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise InvalidInput(f"{flag} must be a positive integer, got {getattr(args, name)}")
     sentences = read_conll(args.data)
     if not sentences:
         raise DataError(f"{args.data}: no sentences found")

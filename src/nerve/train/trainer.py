@@ -21,7 +21,7 @@ from ..data.conll import Sentence, read_conll
 from ..encoder.modules import TokenClassifier
 from ..encoder.weights import load_model
 from ..engine.batching import pad_rows
-from ..errors import DataError, ModelLoadError
+from ..errors import DataError, InvalidInput, ModelLoadError
 from ..eval.scoring import score
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
 from ..text.loading import load_tokenizer
@@ -53,8 +53,29 @@ class TrainConfig:
     max_steps: int | None = None
     overwrite: bool = False
 
+    def __post_init__(self) -> None:
+        # Checked before any data or weights are read: a typo fails in a second, not an hour.
+        for name in ("epochs", "batch_size", "limit_train", "limit_dev", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise InvalidInput(f"{_flag(name)} must be a positive integer, got {value!r}")
+        if not isinstance(self.max_length, int) or self.max_length < 8:
+            raise InvalidInput(f"max-length must be an integer >= 8, got {self.max_length!r}")
+        if not self.lr > 0:
+            raise InvalidInput(f"lr must be positive, got {self.lr!r}")
+        if not self.weight_decay >= 0:
+            raise InvalidInput(f"weight-decay must be >= 0, got {self.weight_decay!r}")
+        for name in ("warmup", "dropout"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise InvalidInput(f"{_flag(name)} must be in [0, 1), got {value!r}")
+
     def to_dict(self) -> dict[str, object]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
 
 
 @dataclass
