@@ -105,3 +105,19 @@ def test_server_load_mode_reports_real_requests(tiny_model_dir: Any, tmp_path: P
     assert report.status_counts == {200: report.requests}
     assert 0 < report.p50_ms <= report.p99_ms
     assert report.requests_per_s == pytest.approx(report.requests / 1.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"clients": 0}, "--clients must be a positive integer, got 0"),
+        ({"seconds": 0.0}, "--seconds"),
+    ],
+)
+def test_server_load_refuses_bad_settings_before_starting_a_server(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    from nerve.bench.server_load import ServerLoadError, run_server_load
+
+    with pytest.raises(ServerLoadError, match=message):
+        run_server_load(["Bonn"], **kwargs)

@@ -98,3 +98,13 @@ def test_input_texts() -> None:
     assert input_texts(None, ["a", "b"]) == ["a", "b"]
     with pytest.raises(nerve.InvalidInput):
         input_texts(None, None)
+
+
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_settings_refuse_a_port_out_of_range(port: int) -> None:
+    from nerve.errors import InvalidInput
+
+    with pytest.raises(
+        InvalidInput, match=f"--port must be a port number \\(0-65535\\), got {port}"
+    ):
+        McpSettings(transport="http", port=port)

@@ -142,6 +142,10 @@ def run_server_load(
 ) -> LoadReport:
     if not texts:
         raise ServerLoadError("server load needs at least one text")
+    if clients < 1:
+        raise ServerLoadError(f"--clients must be a positive integer, got {clients}")
+    if not seconds > 0:
+        raise ServerLoadError(f"--seconds must be positive, got {seconds}")
     port = _free_port()
     log = (log_dir or Path(tempfile.gettempdir())) / f"nerve-bench-server-{port}.log"
     proc = _start_server(model, port, server_args, log)

@@ -28,3 +28,5 @@ class McpSettings:
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
             raise InvalidInput(f"unknown MCP transport {self.transport!r}; use one of {TRANSPORTS}")
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise InvalidInput(f"--port must be a port number (0-65535), got {self.port!r}")
