@@ -155,6 +155,12 @@ def test_eval_can_join_sentences_into_windowed_inputs(
     expected = score([s.tags for s in sentences], predicted)
     assert report["micro"]["f1"] == pytest.approx(expected.micro.f1)
     assert report["micro"]["support"] == 18
+    assert report["inputs"] == {
+        "data": str(data),
+        "sentences_per_input": 3,
+        "window": 12,
+        "stride": 3,
+    }
     code, _, err = _run(capsys, "eval", "-m", model, "--data", str(data), "--window", "999")
     assert code == 2 and "window 999 exceeds the model's limit of 64 tokens" in err
     for flag in ("--sentences-per-input", "--batch-size"):

@@ -56,7 +56,13 @@ def run(args: argparse.Namespace) -> int:
         sentences_per_input=args.sentences_per_input,
     )
     if args.json:
-        print(json.dumps({**result.to_dict(), "model": engine.info()}, indent=2))
+        inputs = {
+            "data": str(args.data),
+            "sentences_per_input": args.sentences_per_input,
+            "window": args.window or engine.max_length,
+            "stride": args.stride,  # None: a quarter of the window's content tokens
+        }
+        print(json.dumps({**result.to_dict(), "inputs": inputs, "model": engine.info()}, indent=2))
     else:
         info = engine.info()
         print(
