@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,34 @@ def test_presplit_words_over_windows_take_each_token_from_its_best_window(
     first_piece = {e.start: e.label for e in reversed(tokens.entities)}
     starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
     assert list(out.labels) == [first_piece[int(s)] for s in starts]
+
+
+@pytest.mark.parametrize("stride", [0, 3, 8])
+def test_word_strategy_over_windows_groups_the_stitched_tokens_once(
+    engine: nerve.Engine, stride: int
+) -> None:
+    """``word`` on a windowed text: each whitespace word is labelled by its first sub-word
+    as strategy ``none`` keeps it (from its best window), then words are grouped once, so no
+    word or entity is cut or doubled at a window edge."""
+    text = " ".join(w.strip(".,;!?") for w in LONG_TEXT.split())  # no punctuation to trim
+    options = {"window": 24, "stride": stride}
+    assert len(engine.tokenize([text], nerve.InferenceOptions(**options))[0].windows) > 3
+    tokens = engine(text, aggregation_strategy="none", ignore_labels=[], **options).entities
+    first_piece = {e.start: e.label for e in reversed(tokens)}
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    expected: list[tuple[int, int, str]] = []
+    previous_kind = None  # the type of the previous word's entity, None after an O word
+    for start, end in words:
+        label = first_piece[start]
+        kind = None if label == "O" else label[2:]
+        if kind is not None and label.startswith("I-") and previous_kind == kind:
+            expected[-1] = (expected[-1][0], end, kind)
+        elif kind is not None:
+            expected.append((start, end, kind))
+        previous_kind = kind
+    assert len(expected) >= 3  # the tiny model labels enough words for this to mean something
+    got = engine(text, aggregation_strategy="word", **options).entities
+    assert [(e.start, e.end, e.label) for e in got] == expected
+    raw = engine(text, aggregation_strategy="word", raw_scores=True, **options).entities
+    assert [e.start for e in raw] == [e.start for e in got]
+    assert all(e.raw is not None and len(e.raw) == len(engine.labels) for e in raw)

@@ -11,6 +11,7 @@ unlimited window: the leading specials of the first window, then the text's toke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -88,3 +89,25 @@ def kept_positions(windows: list[WindowTokens]) -> list[np.ndarray]:
     of a windowed text for per-token consumers (pre-split words' first sub-words).
     """
     return [share.content[share.keep_from : share.keep_to] for share in _shares(windows)]
+
+
+def stitch_windows(
+    windows: list[WindowTokens], per_token: Sequence[Sequence[np.ndarray] | None]
+) -> tuple[WindowTokens, list[np.ndarray | None]]:
+    """The text's windows as one window of content tokens (see ``kept_positions``), and each
+    per-token array of ``per_token`` (a list over windows: [n_tokens, ...] each, or None)
+    cut and joined the same way."""
+    keep = kept_positions(windows)
+    window = WindowTokens(
+        ids=np.concatenate([w.ids[k] for w, k in zip(windows, keep, strict=True)]),
+        offsets=np.concatenate([w.offsets[k] for w, k in zip(windows, keep, strict=True)]),
+        special=np.zeros(sum(len(k) for k in keep), dtype=bool),
+        tokens=[w.tokens[i] for w, k in zip(windows, keep, strict=True) for i in k.tolist()],
+    )
+    joined = [
+        None
+        if arrays is None
+        else np.concatenate([a[k] for a, k in zip(arrays, keep, strict=True)])
+        for arrays in per_token
+    ]
+    return window, joined

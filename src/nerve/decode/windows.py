@@ -10,7 +10,7 @@ from ..errors import InvalidInput
 from ..types import Aggregation, Entity
 from .aggregate import decode_window
 from .raw import attach_raw
-from .stitch import stitch_tokens
+from .stitch import stitch_tokens, stitch_windows
 from .tokens import DecodeContext, WindowTokens
 
 
@@ -54,14 +54,23 @@ def decode_text(
 ) -> list[Entity]:
     """Entities of one text from its windows and their probabilities [n_tokens, n_labels].
 
-    Per window: decode, drop ignored labels; with several windows, aggregated strategies go
-    through ``merge_windows`` (exactly the pipeline with ``stride``), while ``none`` (refused
-    by the pipeline with ``stride``) keeps each token once, see ``stitch``. With
+    Per window: decode, drop ignored labels; with several windows, the pipeline's strategies
+    go through ``merge_windows`` (exactly the pipeline with ``stride``), while ``none``
+    (refused by the pipeline with ``stride``) keeps each token once, see ``stitch``, and
+    nerve's ``word`` decodes the stitched token stream once. With
     ``raw_logits`` (per window, [n_tokens, n_labels]) every entity carries its raw logits.
     """
     if len(windows) != len(scores):
         raise InvalidInput(f"{len(windows)} windows but {len(scores)} score arrays")
     strategy = Aggregation.parse(strategy)
+    if strategy is Aggregation.WORD and len(windows) > 1:
+        # nerve's own strategy, so no pipeline merge to replicate: the windows become one
+        # stream of tokens, each from the window where it has the most context (as ``none``),
+        # and words are grouped once over it — a word cut by a window edge stays one word.
+        window, (probs, raw) = stitch_windows(list(windows), [scores, raw_logits])
+        assert probs is not None
+        entities = filter_ignored(decode_window(text, window, probs, strategy, ctx), ignore_labels)
+        return entities if raw is None else attach_raw(entities, window, raw)
     per_window = [
         filter_ignored(decode_window(text, window, probs, strategy, ctx), ignore_labels)
         for window, probs in zip(windows, scores, strict=True)
