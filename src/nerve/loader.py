@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .backends.base import Backend
 from .engine.core import Engine
@@ -120,7 +121,7 @@ def load(
                 else model_dir.name
             )
         )
-    return Engine(
+    engine = Engine(
         spec=spec,
         tokenizer=tokenizer,
         backend=engine_backend,
@@ -128,3 +129,26 @@ def load(
         model_id=model_id,
         max_batch_tokens=max_batch_tokens,
     )
+    # How to load it again: pickling an engine (multiprocessing, Ray) ships these, not the
+    # sessions and weights, and the receiving process loads the model itself. The embedded
+    # default model is named by None so that it resolves inside the receiver's own install.
+    hub_id = model is not None and not Path(str(model)).exists()
+    engine.load_args = {
+        # A Hub id stays an id (the receiver resolves it through its own cache).
+        "model": None
+        if model_dir == default_model_dir()
+        else (str(model) if hub_id else str(model_dir)),
+        "revision": revision if hub_id else None,
+        "backend": kind,
+        "device": device,
+        "dtype": dtype,
+        "threads": threads,
+        "max_batch_tokens": max_batch_tokens,
+        "model_id": model_id,
+    }
+    return engine
+
+
+def reload(load_args: dict[str, Any]) -> Engine:
+    """``nerve.load`` from an engine's ``load_args`` (what unpickling an engine calls)."""
+    return load(**load_args)

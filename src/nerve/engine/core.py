@@ -88,6 +88,22 @@ class Engine:
         # run single-threaded, like ONNX Runtime here, are data-parallel over the cores).
         self._batch_tokens = model_batch_tokens(backend.name, backend.device, max_batch_tokens)
         self._pool = BatchPool(int(getattr(backend, "concurrency", 1)))
+        # Set by nerve.load: the arguments that load this engine again (see __reduce__).
+        self.load_args: dict[str, Any] | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as "load this model again": an engine travels to another process
+        (multiprocessing, a Ray task or actor) as its ``nerve.load`` arguments, and the
+        receiver loads the model from the same path (the embedded default model from its
+        own install). Inference sessions and weights never go over the wire."""
+        if self.load_args is None:
+            raise TypeError(
+                "only an Engine made by nerve.load can be pickled (it is re-loaded from its "
+                "model directory on the receiving side)"
+            )
+        from ..loader import reload
+
+        return reload, (dict(self.load_args),)
 
     # -- facts -------------------------------------------------------------------------
     @property
