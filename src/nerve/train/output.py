@@ -54,8 +54,8 @@ def _tokenizer_config(base: Path, max_length: int) -> dict[str, object]:
     """The base's tokenizer config with ``model_max_length`` set to the training length.
 
     A model fine-tuned on inputs of at most ``max_length`` tokens has only ever seen that much
-    context: on running text, 512-token windows cost the default model 8 F1 points against
-    128-token ones (docs/default-model.md, "Long inputs"). So its window (in nerve) and its
+    context: on running text, 512-token windows cost the default model about 4 F1 points
+    against 128-token ones (docs/default-model.md, "Long inputs"). So its window (in nerve) and its
     truncation length (in transformers) become the length it was trained at.
     """
     path = base / "tokenizer_config.json"
