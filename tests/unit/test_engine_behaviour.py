@@ -129,11 +129,13 @@ def test_presplit_words_get_one_label_each(engine: nerve.Engine) -> None:
     out = engine.predict_words(words)
     assert [len(w.labels) for w in out] == [7, 0]
     assert all(label in engine.labels for label in out[0].labels)
-    # Same label as the first sub-word's argmax in the text view.
-    tokens = engine(" ".join(words[0][:5]), aggregation_strategy="none", ignore_labels=[])
+    # Same label as the first sub-word's argmax in the text view of the same words (the
+    # same tokens, so the same logits: the tiny fixture models differ from run to run, as
+    # tokenizers' trainers are not deterministic, so only like may be compared with like).
+    tokens = engine(" ".join(words[0]), aggregation_strategy="none", ignore_labels=[])
     first_piece = {e.start: e.label for e in reversed(tokens.entities)}
-    starts = [0, 6, 16, 21, 24]
-    assert list(out[0].labels[:5]) == [first_piece[s] for s in starts]
+    starts = [0, 6, 16, 21, 24, 33]
+    assert list(out[0].labels[:6]) == [first_piece[s] for s in starts]
 
 
 def test_result_conversions(engine: nerve.Engine) -> None:
