@@ -4,11 +4,18 @@
 model.safetensors, tokenizer.json, tokenizer_config.json, special_tokens_map.json) for one of
 the four supported architectures, with a WordPiece (cased or uncased), byte-level BPE
 (RoBERTa) or Unigram/Metaspace (XLM-R) tokenizer trained on a small corpus.
+
+The tokenizers are trained once and frozen in ``tests/support/tokenizers/``: the `tokenizers`
+trainers are not deterministic (WordPiece picks different pieces, Unigram different ids and
+scores from run to run), and a fixture that changes between runs makes any test that compares
+two different inputs flaky. Delete a file there to train that tokenizer afresh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DSLIM_LABELS = ["O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
@@ -39,7 +46,35 @@ _SENTENCE_MARKS = {
 }
 
 
+_FROZEN = Path(__file__).parent / "tokenizers"
+
+
+def _frozen(name: str, train: Callable[[], Any]) -> Any:
+    """The tokenizer saved as ``tokenizers/<name>.json``; trained and saved if missing."""
+    from tokenizers import Tokenizer
+
+    path = _FROZEN / f"{name}.json"
+    if path.exists():
+        return Tokenizer.from_file(str(path))
+    tok = train()
+    _FROZEN.mkdir(exist_ok=True)
+    tok.save(str(path))
+    return tok
+
+
 def _wordpiece(lowercase: bool):  # type: ignore[no-untyped-def]
+    name = "wordpiece-uncased" if lowercase else "wordpiece-cased"
+    tok = _frozen(name, lambda: _train_wordpiece(lowercase))
+    return tok, {
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "unk_token": "[UNK]",
+        "mask_token": "[MASK]",
+    }
+
+
+def _train_wordpiece(lowercase: bool):  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import WordPieceTrainer
 
@@ -55,16 +90,14 @@ def _wordpiece(lowercase: bool):  # type: ignore[no-untyped-def]
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
     )
     tok.decoder = decoders.WordPiece(prefix="##")
-    return tok, {
-        "cls_token": "[CLS]",
-        "sep_token": "[SEP]",
-        "pad_token": "[PAD]",
-        "unk_token": "[UNK]",
-        "mask_token": "[MASK]",
-    }
+    return tok
 
 
 def _byte_bpe():  # type: ignore[no-untyped-def]
+    return _frozen("byte-level-bpe", _train_byte_bpe), dict(_SENTENCE_MARKS)
+
+
+def _train_byte_bpe():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from tokenizers.trainers import BpeTrainer
 
@@ -84,10 +117,14 @@ def _byte_bpe():  # type: ignore[no-untyped-def]
         add_prefix_space=False,
     )
     tok.decoder = decoders.ByteLevel()
-    return tok, dict(_SENTENCE_MARKS)
+    return tok
 
 
 def _unigram():  # type: ignore[no-untyped-def]
+    return _frozen("unigram", _train_unigram), dict(_SENTENCE_MARKS)
+
+
+def _train_unigram():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from tokenizers.trainers import UnigramTrainer
 
@@ -101,7 +138,7 @@ def _unigram():  # type: ignore[no-untyped-def]
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
     )
     tok.decoder = decoders.Metaspace()
-    return tok, dict(_SENTENCE_MARKS)
+    return tok
 
 
 def _hf_model(arch: str, vocab: int, pad_id: int, labels: list[str], max_pos: int):  # type: ignore[no-untyped-def]
