@@ -12,6 +12,7 @@ import logging
 import os
 
 from ..errors import MissingExtra
+from ..server.flags import add_limit_options
 
 # (import name, pip name) of what the server needs beyond the base install.
 _SERVER_PACKAGES = (
@@ -47,26 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
     add_limit_options(p)
     p.set_defaults(run=run)
-
-
-def add_limit_options(p: argparse.ArgumentParser) -> None:
-    """Threads, batching, admission and size limits: shared with the built executable."""
-    p.add_argument("--threads", type=int, help="intra-op threads of the backend")
-    p.add_argument("--max-batch-tokens", type=int, help="padded tokens per batch (default 16384)")
-    p.add_argument(
-        "--max-concurrent-requests", type=int, help="beyond this, answer 429 (default 512)"
-    )
-    p.add_argument("--max-client-batch-size", type=int, help="texts per request (default 32)")
-    p.add_argument("--max-input-chars", type=int, help="characters per text (default 100000)")
-    p.add_argument("--max-body-bytes", type=int, help="request body size (default 8 MiB)")
-    p.add_argument("--request-timeout", type=float, help="seconds per request (default 60)")
-    p.add_argument(
-        "--strict-length",
-        action="store_const",
-        const=True,
-        help="refuse over-long input (truncate=false) with 422 instead of using windows",
-    )
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
 
 def _check_extra() -> None:

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..bundle.manifest import Manifest
-from ..cli.serve_cmd import add_limit_options
 from ..server.config import ServerConfig, env_name, resolve_config
+from ..server.flags import add_limit_options
 from .embedded import EmbeddedModel
 
 # encoderfile's default: every IPv4 interface.
