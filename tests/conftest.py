@@ -29,4 +29,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
     return build
 
 
+@pytest.fixture(scope="session")
+def onnx_model_dir(tiny_model_dir, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """The tiny BERT exported to ONNX (what a build ships and the MCP tests serve)."""
+    pytest.importorskip("onnx")
+    from nerve.export import export_onnx
+
+    out = tmp_path_factory.mktemp("onnx") / "tiny-bert-onnx"
+    export_onnx(tiny_model_dir("bert"), out)
+    return out
+
+
 __all__ = ["ARCHS"]

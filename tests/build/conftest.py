@@ -14,18 +14,6 @@ pytest.importorskip("lupa")
 WriteConfig = Callable[..., Path]
 
 
-@pytest.fixture(scope="session")
-def onnx_model_dir(
-    tiny_model_dir: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """The tiny BERT exported to ONNX (what a build ships)."""
-    from nerve.export import export_onnx
-
-    out = tmp_path_factory.mktemp("onnx") / "tiny-bert-onnx"
-    export_onnx(tiny_model_dir("bert"), out)
-    return out
-
-
 @pytest.fixture
 def write_config(tmp_path: Path, onnx_model_dir: Path) -> WriteConfig:
     """``write_config(encoderfile overrides, nerve=...)`` → path of a YAML build config."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,9 @@ import nerve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def mcp_model_dir(
-    tiny_model_dir: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    from nerve.export import export_onnx
-
-    out = tmp_path_factory.mktemp("mcp-onnx") / "tiny-bert"
-    export_onnx(tiny_model_dir("bert"), out)
-    return out
+def mcp_model_dir(onnx_model_dir: Path) -> Path:
+    """The tiny BERT as an ONNX export: the session's one export (tests/conftest.py)."""
+    return onnx_model_dir
 
 
 @pytest.fixture(scope="session")
