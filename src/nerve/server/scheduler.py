@@ -210,42 +210,39 @@ class ModelWorker:
         live = [job for job in jobs if job.future.set_running_or_notify_cancel()]
         if not live:
             return
-        windows = [w for job in live for w in job.windows]
+        error = self._attempt(live)
+        if error is None:
+            return
+        if len(live) == 1:
+            self._fail(live[0], error)
+            return
+        log.warning(
+            "model forward failed on a batch of %d requests; running them one by one",
+            len(live),
+            exc_info=error,
+        )
+        for job in live:
+            alone = self._attempt([job])
+            if alone is not None:
+                self._fail(job, alone)
+
+    def _attempt(self, jobs: list[Job]) -> Exception | None:
+        """Run ``jobs`` as one batch and resolve them; the exception if the model raised."""
+        windows = [w for job in jobs for w in job.windows]
         started = self._clock()
         try:
             logits = self._run_windows(windows)
-        except Exception:
-            if len(live) == 1:
-                self._fail(live[0])
-                return
-            log.warning(
-                "model forward failed on a batch of %d requests; running them one by one",
-                len(live),
-                exc_info=True,
-            )
-            for job in live:
-                self._run_alone(job)
-            return
+        except Exception as exc:  # torch, onnxruntime, CUDA OOM, a Lua transform...
+            return exc
         elapsed = self._clock() - started
-        self._resolve(live, logits, started, elapsed)
-        self._report_batch(live, windows, elapsed)
-
-    def _run_alone(self, job: Job) -> None:
-        started = self._clock()
-        try:
-            logits = self._run_windows(list(job.windows))
-        except Exception:
-            self._fail(job)
-            return
-        elapsed = self._clock() - started
-        self._resolve([job], logits, started, elapsed)
-        self._report_batch([job], list(job.windows), elapsed)
+        self._resolve(jobs, logits, started, elapsed)
+        self._report_batch(jobs, windows, elapsed)
+        return None
 
     @staticmethod
-    def _fail(job: Job) -> None:
-        # Any exception a backend may raise (torch, onnxruntime, CUDA OOM, a Lua transform...).
+    def _fail(job: Job, error: Exception) -> None:
         # The detail goes to the log, the caller gets a fixed message.
-        log.exception("model forward failed on a request of %d windows", job.rows)
+        log.error("model forward failed on a request of %d windows", job.rows, exc_info=error)
         job.future.set_exception(ModelFailure("the model failed on this request"))
 
     def _resolve(
