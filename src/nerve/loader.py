@@ -111,16 +111,10 @@ def load(
     # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
     # every command honours it.
     engine_backend = with_model_transform(model_dir, backend_)
+    embedded = model_dir == default_model_dir()
+    hub_id = model is not None and not Path(str(model)).exists()
     if model_id is None:
-        model_id = (
-            "nerve-default"
-            if model_dir == default_model_dir()
-            else (
-                str(model)
-                if model is not None and not Path(str(model)).exists()
-                else model_dir.name
-            )
-        )
+        model_id = "nerve-default" if embedded else (str(model) if hub_id else model_dir.name)
     engine = Engine(
         spec=spec,
         tokenizer=tokenizer,
@@ -132,12 +126,9 @@ def load(
     # How to load it again: pickling an engine (multiprocessing, Ray) ships these, not the
     # sessions and weights, and the receiving process loads the model itself. The embedded
     # default model is named by None so that it resolves inside the receiver's own install.
-    hub_id = model is not None and not Path(str(model)).exists()
     engine.load_args = {
         # A Hub id stays an id (the receiver resolves it through its own cache).
-        "model": None
-        if model_dir == default_model_dir()
-        else (str(model) if hub_id else str(model_dir)),
+        "model": None if embedded else (str(model) if hub_id else str(model_dir)),
         "revision": revision if hub_id else None,
         "backend": kind,
         "device": device,
