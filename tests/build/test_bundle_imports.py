@@ -1,8 +1,8 @@
 """The executable leaves packages out (``EXCLUDES``): its code must not import them.
 
-PyInstaller's analysis does not reliably fail a build that imports an excluded module, so
-the executable test alone caught this only sometimes (nerve.standalone once imported a flag
-helper from nerve.cli). Here every module of the executable's runtime is imported in a fresh
+PyInstaller builds such an executable without complaint, and it then fails at start
+(nerve.standalone once imported a flag helper from nerve.cli). Only the slow executable test
+would notice; here every module of the executable's runtime is imported in a fresh
 interpreter in which the excluded packages cannot be imported at all.
 """
 
