@@ -143,6 +143,11 @@ class InferenceOptions:
     raw_scores: bool = False
     # When False, a text longer than the window is refused instead of windowed.
     allow_windows: bool = True
+    # How a long text is cut: "sentences" (windows of whole sentences that never cross a
+    # paragraph break: a paragraph gets the same entities wherever it falls) or "tokens" (the
+    # pipeline's overlapping token windows). None: "tokens" when ``stride`` is given (the
+    # pipeline's parameter asks for the pipeline's windows), else "sentences".
+    windowing: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -156,6 +161,8 @@ class InferenceOptions:
         if isinstance(self.ignore_labels, str) or not isinstance(self.ignore_labels, Sequence):
             raise InvalidInput("ignore_labels must be a list of label names")
         object.__setattr__(self, "ignore_labels", tuple(self.ignore_labels))
+        if self.windowing not in (None, "sentences", "tokens"):
+            raise InvalidInput(f"windowing must be 'sentences' or 'tokens', got {self.windowing!r}")
         if self.stride is not None and (not isinstance(self.stride, int) or self.stride < 0):
             raise InvalidInput(f"stride must be a non-negative integer, got {self.stride!r}")
         if self.window is not None and (not isinstance(self.window, int) or self.window < 3):

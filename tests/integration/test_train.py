@@ -24,18 +24,16 @@ TEXTS = ["Peter Blackburn met Angela Merkel in Berlin.", "EU rejects German call
 
 
 def _config(base: Path, out: Path, **kw: Any) -> TrainConfig:
+    settings: dict[str, Any] = {
+        "epochs": 2,
+        "lr": 5e-3,
+        "batch_size": 16,
+        "limit_train": 96,
+        "limit_dev": 32,
+        "max_length": 48,
+    }
     return TrainConfig(
-        base=base,
-        train=DATA / "eng.train",
-        dev=DATA / "eng.testa",
-        out=out,
-        epochs=2,
-        lr=5e-3,
-        batch_size=16,
-        limit_train=96,
-        limit_dev=32,
-        max_length=48,
-        **kw,
+        base=base, train=DATA / "eng.train", dev=DATA / "eng.testa", out=out, **(settings | kw)
     )
 
 
@@ -119,6 +117,39 @@ def test_joined_training_adds_runs_of_sentences(tiny_model_dir: Any, tmp_path: P
     assert nerve.load(out, backend="torch").predict_words([["Peter", "Blackburn"]])[0].labels
 
 
+def test_second_stage_keeps_the_head_and_labels_every_piece(
+    trained: Path, tmp_path: Path
+) -> None:
+    logged: list[str] = []
+    out = tmp_path / "stage2"
+    cfg = _config(
+        trained,
+        out,
+        keep_head=True,
+        label_all_pieces=True,
+        symbol_noise=0.5,
+        negatives=10,
+        max_steps=2,
+        lr=1e-9,  # so small that the kept head must still be the first stage's
+    )
+    train(cfg, progress=False, log=logged.append)
+    assert any("copies with symbols, 10 entity-free runs" in line for line in logged)
+    settings = json.loads((out / "training.json").read_text())["train_config"]
+    assert settings["keep_head"] and settings["label_all_pieces"]
+    first = nerve.load(trained, backend="torch").encode(TEXTS[0])[0].logits
+    second = nerve.load(out, backend="torch").encode(TEXTS[0])[0].logits
+    assert np.abs(first - second).max() < 1e-3  # a fresh head would change every logit
+
+
+def test_keep_head_refuses_a_base_with_other_labels(tiny_model_dir: Any, tmp_path: Path) -> None:
+    from nerve.errors import ModelLoadError
+
+    # The tiny model's labels are not CoNLL's B-/I- × LOC/MISC/ORG/PER set.
+    cfg = _config(tiny_model_dir("bert"), tmp_path / "x", keep_head=True, max_steps=1)
+    with pytest.raises(ModelLoadError, match="--keep-head needs the base's labels"):
+        train(cfg, progress=False, log=lambda _: None)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -131,6 +162,8 @@ def test_joined_training_adds_runs_of_sentences(tiny_model_dir: Any, tmp_path: P
         ("weight_decay", -0.1, "weight-decay must be >= 0"),
         ("warmup", 1.0, "warmup must be in [0, 1)"),
         ("dropout", -0.5, "dropout must be in [0, 1)"),
+        ("symbol_noise", 1.5, "symbol-noise must be in [0, 1)"),
+        ("negatives", -1, "negatives must be an integer >= 0"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_is_read(

@@ -27,6 +27,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="also train on runs of consecutive sentences joined up to --max-length tokens "
         "(running text; about doubles the epoch time)",
     )
+    p.add_argument(
+        "--label-all-pieces",
+        action="store_true",
+        help="label every sub-word (continuations get the I- tag of their word's entity), so "
+        "the pipeline's strategies return whole words",
+    )
+    p.add_argument(
+        "--symbol-noise",
+        type=float,
+        default=0.0,
+        help="fraction of sentences also trained with emoji/symbols inserted (0 = off)",
+    )
+    p.add_argument(
+        "--negatives", type=int, default=0, help="number of short entity-free word runs to add"
+    )
+    p.add_argument(
+        "--keep-head",
+        action="store_true",
+        help="--base is a token-classification model with the same labels: continue from its "
+        "classifier head instead of a fresh one",
+    )
     p.add_argument("--limit-train", type=int, default=None, help="use the first N sentences")
     p.add_argument("--limit-dev", type=int, default=None)
     p.add_argument("--max-steps", type=int, default=None)
@@ -53,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         save_dtype=args.save_dtype,
         joined=args.joined,
+        label_all_pieces=args.label_all_pieces,
+        symbol_noise=args.symbol_noise,
+        negatives=args.negatives,
+        keep_head=args.keep_head,
         limit_train=args.limit_train,
         limit_dev=args.limit_dev,
         max_steps=args.max_steps,

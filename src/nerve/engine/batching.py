@@ -21,8 +21,20 @@ R = TypeVar("R")
 CPU_BATCH_TOKENS = {"onnx": 512, "torch": 4096}
 
 
-def model_batch_tokens(backend: str, device: str, max_batch_tokens: int) -> int:
-    """The padded batch size the engine uses: ``max_batch_tokens`` caps it; CPUs want less."""
+def model_batch_tokens(
+    backend: str, device: str, max_batch_tokens: int, dtype: str = "float32"
+) -> int:
+    """The padded batch size the engine uses: ``max_batch_tokens`` caps it; CPUs want less.
+
+    Dynamic int8 graphs run one window per call: their activation scale is computed over the
+    whole batch tensor, so a window's logits (and, near a decision boundary, its labels)
+    would depend on which other windows share its batch — the same paragraph labelled
+    differently at different places of a document, or in different requests. One window per
+    call costs no speed on CPU (measured on the default model: ONNX runs single-threaded
+    calls concurrently, one per core, and a lone window is not padded).
+    """
+    if dtype == "int8":
+        return 1
     if device == "cpu" and backend in CPU_BATCH_TOKENS:
         return min(max_batch_tokens, CPU_BATCH_TOKENS[backend])
     return max_batch_tokens

@@ -86,7 +86,9 @@ class Engine:
         self._tokenizer = tokenizer
         # Padded batches: small ones on CPU (cache), run `concurrency` at a time (backends that
         # run single-threaded, like ONNX Runtime here, are data-parallel over the cores).
-        self._batch_tokens = model_batch_tokens(backend.name, backend.device, max_batch_tokens)
+        self._batch_tokens = model_batch_tokens(
+            backend.name, backend.device, max_batch_tokens, backend.dtype
+        )
         self._pool = BatchPool(int(getattr(backend, "concurrency", 1)))
         # Set by nerve.load: the arguments that load this engine again (see __reduce__).
         self.load_args: dict[str, Any] | None = None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from nerve.data.conll import Sentence, group_documents
 from nerve.eval.scoring import Report, score
 
-__all__ = ["EvalResult", "Predictor", "evaluate"]
+__all__ = ["EvalResult", "Predictor", "batches_of", "evaluate", "units_of"]
 
 # Maps a batch of sentences (lists of words) to one tag per word.
 Predictor = Callable[[list[list[str]]], list[list[str]]]
@@ -63,14 +63,10 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if sentences_per_input < 1:
         raise ValueError(f"sentences_per_input must be >= 1, got {sentences_per_input}")
-    units = [
-        document[i : i + sentences_per_input]
-        for document in group_documents(sentences)
-        for i in range(0, len(document), sentences_per_input)
-    ]
+    units = units_of(sentences, sentences_per_input)
     predictions: list[list[str]] = []
     seconds = 0.0
-    for batch in _batches(units, batch_size):
+    for batch in batches_of(units, batch_size):
         words = [[w for s in unit for w in s.words] for unit in batch]
         t0 = time.perf_counter()
         tags = predict(words)
@@ -79,17 +75,26 @@ def evaluate(
         for unit, unit_tags in zip(batch, tags, strict=True):
             predictions.extend(_split(unit_tags, unit))
         if progress:
-            _report_progress(len(predictions), len(sentences))
+            report_progress(len(predictions), len(sentences))
     report = score([s.tags for s in sentences], predictions)
     return EvalResult(
         report=report,
         seconds=seconds,
-        sentences_per_s=_rate(report.n_sentences, seconds),
-        words_per_s=_rate(report.n_tokens, seconds),
+        sentences_per_s=rate(report.n_sentences, seconds),
+        words_per_s=rate(report.n_tokens, seconds),
     )
 
 
-def _batches(units: list[list[Sentence]], batch_size: int) -> Iterator[list[list[Sentence]]]:
+def units_of(sentences: Sequence[Sentence], sentences_per_input: int) -> list[list[Sentence]]:
+    """Runs of up to ``sentences_per_input`` consecutive sentences of one document."""
+    return [
+        document[i : i + sentences_per_input]
+        for document in group_documents(sentences)
+        for i in range(0, len(document), sentences_per_input)
+    ]
+
+
+def batches_of(units: list[list[Sentence]], batch_size: int) -> Iterator[list[list[Sentence]]]:
     """Consecutive units, each batch holding about ``batch_size`` sentences (at least one unit)."""
     batch: list[list[Sentence]] = []
     count = 0
@@ -129,11 +134,11 @@ def _check_batch(
             )
 
 
-def _report_progress(done: int, total: int) -> None:
+def report_progress(done: int, total: int) -> None:
     print(f"\revaluated {done}/{total} sentences", end="", file=sys.stderr, flush=True)
     if done == total:
         print(file=sys.stderr)
 
 
-def _rate(count: int, seconds: float) -> float:
+def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["PRF", "Report", "extract_spans", "score"]
+__all__ = ["PRF", "Report", "extract_spans", "prf_from_counts", "score"]
 
 Span = tuple[str, int, int]  # (type, first index, last index) -- inclusive, like seqeval
 
@@ -156,7 +156,7 @@ def _by_type(spans: list[Span]) -> dict[str, set[tuple[int, int]]]:
     return out
 
 
-def _prf(correct: int, predicted: int, gold: int) -> PRF:
+def prf_from_counts(correct: int, predicted: int, gold: int) -> PRF:
     precision = correct / predicted if predicted else 0.0
     recall = correct / gold if gold else 0.0
     denom = precision + recall
@@ -185,12 +185,12 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> Repor
     for type_ in sorted(gold_spans.keys() | pred_spans.keys()):
         g = gold_spans.get(type_, set())
         p = pred_spans.get(type_, set())
-        per_type[type_] = _prf(len(g & p), len(p), len(g))
+        per_type[type_] = prf_from_counts(len(g & p), len(p), len(g))
         correct += len(g & p)
         predicted += len(p)
         expected += len(g)
     return Report(
-        micro=_prf(correct, predicted, expected),
+        micro=prf_from_counts(correct, predicted, expected),
         per_type=per_type,
         n_sentences=len(gold),
         n_tokens=sum(len(s) for s in gold),

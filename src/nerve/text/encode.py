@@ -1,9 +1,11 @@
 """Text → token windows: ids, code-point offsets, special mask, word ids.
 
-nerve owns padding and truncation. A text that fits the model window is one window; a longer
-one is cut into overlapping windows exactly as the transformers pipeline does with ``stride``
-(the Rust tokenizer's overflow: each window holds ``content - stride`` new tokens), unless the
-caller asked to ``truncate`` (one window, cut left or right) or forbade windows (error).
+nerve owns padding and truncation. A text that fits the model window is one window. A longer
+one is cut into windows of whole sentences that never cross a paragraph break (see
+``sentence_windows``), or, with ``windowing="tokens"`` (implied by an explicit ``stride``),
+into overlapping windows exactly as the transformers pipeline does with ``stride`` (the Rust
+tokenizer's overflow: each window holds ``content - stride`` new tokens); unless the caller
+asked to ``truncate`` (one window, cut left or right) or forbade windows (error).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tokenizers import Encoding, Tokenizer
 from ..decode.tokens import WindowTokens
 from ..errors import InputTooLong, InvalidInput
 from ..types import InferenceOptions
+from .sentence_windows import sentence_ranges
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,15 @@ class TextEncoder:
         self._vocab = np.array([tokenizer.id_to_token(i) for i in range(size)], dtype=object)
         self._configured: dict[tuple[int, int, str], Tokenizer] = {}
         self._lock = threading.Lock()
+        # Sentence windows tokenize the whole text once, then add the specials per window:
+        # the ones the tokenizer's template puts before and after a single sequence.
+        self._whole = Tokenizer.from_str(self._base)
+        self._whole.no_padding()
+        self._whole.no_truncation()
+        probe = self._whole.encode("a")
+        content = [i for i, special in enumerate(probe.special_tokens_mask) if not special]
+        self._prefix = np.asarray(probe.ids[: content[0]], dtype=np.int64)
+        self._suffix = np.asarray(probe.ids[content[-1] + 1 :], dtype=np.int64)
 
     def _tokenizer(self, length: int, stride: int, direction: str) -> Tokenizer:
         key = (length, stride, direction)
@@ -113,6 +125,10 @@ class TextEncoder:
         presplit: bool = False,
     ) -> list[EncodedText]:
         length, stride = self.settings(options)
+        if not options.truncate and _windowing(options) == "sentences":
+            return self._encode_sentences(
+                inputs, options, length - self.num_specials, stride, presplit
+            )
         tok = self._tokenizer(length, stride, options.truncation_direction)
         if presplit:
             words_list = [list(w) for w in inputs]
@@ -123,6 +139,69 @@ class TextEncoder:
         texts: list[str] = [str(t) for t in inputs]  # validated as strings by the engine
         encs = tok.encode_batch(texts)
         return [self._collect(t, e, options, None) for t, e in zip(texts, encs, strict=True)]
+
+    def _encode_sentences(
+        self,
+        inputs: Sequence[str] | Sequence[Sequence[str]],
+        options: InferenceOptions,
+        budget: int,
+        stride: int,
+        presplit: bool,
+    ) -> list[EncodedText]:
+        if presplit:
+            words_list = [list(w) for w in inputs]
+            encs = self._whole.encode_batch(
+                words_list, is_pretokenized=True, add_special_tokens=False
+            )
+            out = []
+            for words, enc in zip(words_list, encs, strict=True):
+                starts = _word_starts(words)
+                encoded = self._split(" ".join(words), enc, options, budget, stride, starts)
+                out.append(replace(encoded, words=tuple(words)))
+            return out
+        texts: list[str] = [str(t) for t in inputs]
+        encs = self._whole.encode_batch(texts, add_special_tokens=False)
+        return [
+            self._split(t, e, options, budget, stride, None)
+            for t, e in zip(texts, encs, strict=True)
+        ]
+
+    def _split(
+        self,
+        text: str,
+        enc: Encoding,
+        options: InferenceOptions,
+        budget: int,
+        stride: int,
+        starts: np.ndarray | None,
+    ) -> EncodedText:
+        """One text's content tokens cut into sentence windows, specials added to each."""
+        whole, word_ids = _window(enc, starts, self._vocab)
+        ranges = sentence_ranges(text, whole.offsets, budget, stride) or [(0, 0)]
+        if len(ranges) > 1 and not options.allow_windows:
+            raise InputTooLong(
+                f"input of {len(text)} characters is longer than the model's window of "
+                f"{self.max_length} tokens; send truncate=true or enable windows"
+            )
+        pre, post = len(self._prefix), len(self._suffix)
+        windows, window_word_ids = [], []
+        for a, b in ranges:
+            ids = np.concatenate([self._prefix, whole.ids[a:b], self._suffix])
+            offsets = np.zeros((len(ids), 2), dtype=np.int64)
+            offsets[pre : pre + b - a] = whole.offsets[a:b]
+            special = np.ones(len(ids), dtype=bool)
+            special[pre : pre + b - a] = False
+            windows.append(
+                WindowTokens(
+                    ids=ids, offsets=offsets, special=special, tokens=self._vocab[ids].tolist()
+                )
+            )
+            if starts is not None:
+                window_word_ids.append(
+                    np.concatenate([np.full(pre, -1), word_ids[a:b], np.full(post, -1)])
+                )
+        n_words = len(starts) if starts is not None else 0
+        return EncodedText(text, windows, window_word_ids if starts is not None else None, n_words)
 
     def _collect(
         self, text: str, enc: Encoding, options: InferenceOptions, starts: np.ndarray | None
@@ -142,8 +221,18 @@ class TextEncoder:
     def _collect_words(
         self, words: list[str], enc: Encoding, options: InferenceOptions
     ) -> EncodedText:
-        lengths = np.asarray([len(w) for w in words], dtype=np.int64)
-        # Words are joined by single spaces: word i starts after i spaces and all earlier words.
-        starts = np.cumsum(np.concatenate(([0], lengths + 1)))[:-1].astype(np.int64)
-        encoded = self._collect(" ".join(words), enc, options, starts)
+        encoded = self._collect(" ".join(words), enc, options, _word_starts(words))
         return replace(encoded, words=tuple(words))
+
+
+def _word_starts(words: Sequence[str]) -> np.ndarray:
+    """Offsets of pre-split words joined by single spaces: word i starts after i spaces and
+    all earlier words."""
+    lengths = np.asarray([len(w) for w in words], dtype=np.int64)
+    return np.cumsum(np.concatenate(([0], lengths + 1)))[:-1].astype(np.int64)
+
+
+def _windowing(options: InferenceOptions) -> str:
+    if options.windowing is not None:
+        return options.windowing
+    return "tokens" if options.stride is not None else "sentences"

@@ -1,4 +1,4 @@
-"""CoNLL sentences → training features: sub-word ids, first-sub-word labels, batches."""
+"""CoNLL sentences → training features: sub-word ids, sub-word labels, batches."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tokenizers import Tokenizer
 
 from ..data.conll import Sentence, to_iob2
 
-IGNORE = -100  # label id for sub-words after the first and for special tokens
+IGNORE = -100  # label id for special tokens (and continuation pieces when not labelled)
 
 
 def label_set(sentences: Sequence[Sentence]) -> tuple[str, ...]:
@@ -23,7 +23,7 @@ def label_set(sentences: Sequence[Sentence]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Feature:
     ids: np.ndarray  # int64 [n_tokens]
-    labels: np.ndarray  # int64 [n_tokens], IGNORE where not a first sub-word
+    labels: np.ndarray  # int64 [n_tokens], IGNORE on specials (and unlabelled continuations)
     word_first: np.ndarray  # int64 [n_words], token index of each word's first piece (-1: cut)
 
 
@@ -33,7 +33,16 @@ def encode_sentence(
     tags: Sequence[str] | None,
     label_ids: dict[str, int],
     max_length: int,
+    label_all_pieces: bool = False,
 ) -> Feature:
+    """One sentence as model input with its training labels.
+
+    With ``label_all_pieces`` every sub-word is labelled: a word's first piece keeps the
+    word's IOB2 tag, its continuation pieces get the ``I-`` tag of the word's entity (``O``
+    outside entities). A model trained so gives whole words under all of the pipeline's
+    strategies (``simple`` groups B/I runs, so the ``.`` and ``K`` of ``U.K.`` join ``U``);
+    trained on first pieces only, continuation pieces carry no learned label at all.
+    """
     enc = tokenizer.encode(list(words), is_pretokenized=True)
     ids = np.asarray(enc.ids, dtype=np.int64)[:max_length]
     word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
@@ -49,6 +58,11 @@ def encode_sentence(
     if tags is not None:
         tag_ids = np.asarray([label_ids[t] for t in to_iob2(tags)], dtype=np.int64)
         labels[starts] = tag_ids[word_ids[starts]]
+        if label_all_pieces:
+            inside = {i: label_ids.get("I-" + t[2:], i) for t, i in label_ids.items()}
+            continuation_ids = np.asarray([inside[int(t)] for t in tag_ids], dtype=np.int64)
+            continuation = (word_ids >= 0) & ~starts
+            labels[continuation] = continuation_ids[word_ids[continuation]]
     return Feature(ids, labels, word_first)
 
 

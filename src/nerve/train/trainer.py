@@ -1,4 +1,4 @@
-"""Fine-tune a BERT-family encoder for token classification (first sub-word labelled).
+"""Fine-tune a BERT-family encoder for token classification (first or every sub-word labelled).
 
 Deterministic for a seed on CPU: seeded torch/python RNGs and a seeded batch order.
 The best epoch on dev is kept and written atomically (see ``output.py``).
@@ -25,6 +25,7 @@ from ..errors import DataError, InvalidInput, ModelLoadError
 from ..eval.scoring import score
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
 from ..text.loading import load_tokenizer
+from .augment import negatives, symbol_noise
 from .features import IGNORE, Feature, batches, encode_sentence, joined_runs, label_set
 from .output import check_out_dir, write_model_dir
 
@@ -47,6 +48,16 @@ class TrainConfig:
     save_dtype: str = "float32"
     # Also train on runs of consecutive sentences joined up to max_length (running text).
     joined: bool = False
+    # Label continuation pieces too (I- of the word's entity), so that the pipeline's
+    # strategies give whole words; see ``features.encode_sentence``.
+    label_all_pieces: bool = False
+    # Augmentation (``augment.py``): a fraction of sentences copied with symbols inserted, and
+    # a number of short entity-free runs of words as negatives.
+    symbol_noise: float = 0.0
+    negatives: int = 0
+    # Continue from a token-classification model with the same labels: keep its classifier
+    # head instead of a fresh one (a second stage on top of a finished run).
+    keep_head: bool = False
     # For quick runs and tests: use only the first N train/dev sentences, stop after N steps.
     limit_train: int | None = None
     limit_dev: int | None = None
@@ -65,7 +76,9 @@ class TrainConfig:
             raise InvalidInput(f"lr must be positive, got {self.lr!r}")
         if not self.weight_decay >= 0:
             raise InvalidInput(f"weight-decay must be >= 0, got {self.weight_decay!r}")
-        for name in ("warmup", "dropout"):
+        if not isinstance(self.negatives, int) or self.negatives < 0:
+            raise InvalidInput(f"negatives must be an integer >= 0, got {self.negatives!r}")
+        for name in ("warmup", "dropout", "symbol_noise"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise InvalidInput(f"{_flag(name)} must be in [0, 1), got {value!r}")
@@ -87,7 +100,10 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _base_encoder(base: Path, num_labels: int, dropout: float) -> TokenClassifier:
+def _base_encoder(
+    base: Path, labels: Sequence[str], dropout: float, keep_head: bool = False
+) -> TokenClassifier:
+    num_labels = len(labels)
     config = read_json(base / "config.json")
     model_type = str(config.get("model_type"))
     arch = MODEL_TYPE_TO_ARCH.get(model_type)
@@ -97,6 +113,15 @@ def _base_encoder(base: Path, num_labels: int, dropout: float) -> TokenClassifie
             f"supported: {', '.join(sorted(MODEL_TYPE_TO_ARCH))}"
         )
     cfg = encoder_config(config, SUPPORTED_ARCHITECTURES[arch], num_labels)
+    if keep_head:
+        id2label = config.get("id2label") or {}
+        base_labels = [id2label.get(str(i)) for i in range(len(id2label))]
+        if base_labels != list(labels):
+            raise ModelLoadError(
+                f"{base}: --keep-head needs the base's labels {base_labels} to equal the "
+                f"training data's {list(labels)}"
+            )
+        return load_model(base, cfg, with_head=True, dropout=dropout)
     model = load_model(base, cfg, with_head=False, dropout=dropout)
     # A fresh head, initialised as BERT does (normal, std = initializer_range).
     std = float(config.get("initializer_range", 0.02))
@@ -106,9 +131,16 @@ def _base_encoder(base: Path, num_labels: int, dropout: float) -> TokenClassifie
 
 
 def _features(
-    sents: Sequence[Sentence], tok: Tokenizer, label_ids: dict[str, int], max_length: int
+    sents: Sequence[Sentence],
+    tok: Tokenizer,
+    label_ids: dict[str, int],
+    max_length: int,
+    label_all_pieces: bool = False,
 ) -> list[Feature]:
-    return [encode_sentence(tok, s.words, s.tags, label_ids, max_length) for s in sents]
+    return [
+        encode_sentence(tok, s.words, s.tags, label_ids, max_length, label_all_pieces)
+        for s in sents
+    ]
 
 
 def _optimizer(model: TokenClassifier, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -197,9 +229,16 @@ def train(
     runs = joined_runs(train_s, tok, cfg.max_length) if cfg.joined else []
     if runs:
         log(f"training on {len(train_s)} sentences and {len(runs)} runs of joined sentences")
-    train_f = _features([*train_s, *runs], tok, label_ids, cfg.max_length)
+    aug_rng = random.Random(cfg.seed + 1)  # its own stream: augmenting leaves batch order alone
+    noisy = symbol_noise([*train_s, *runs], aug_rng, cfg.symbol_noise)
+    empty = negatives(train_s, aug_rng, cfg.negatives)
+    if noisy or empty:
+        log(f"augmented: {len(noisy)} copies with symbols, {len(empty)} entity-free runs")
+    train_f = _features(
+        [*train_s, *runs, *noisy, *empty], tok, label_ids, cfg.max_length, cfg.label_all_pieces
+    )
     dev_f = _features(dev_s, tok, label_ids, cfg.max_length)
-    model = _base_encoder(cfg.base, len(labels), cfg.dropout).to(device)
+    model = _base_encoder(cfg.base, labels, cfg.dropout, cfg.keep_head).to(device)
     opt = _optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(train_f) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else cfg.max_steps
