@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """A message that spans lines (a YAML parser's, say) as one: its lines joined by "; "."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def _os_error(exc: OSError) -> str:
     """``[Errno 2] No such file or directory: 'x'`` → ``x: no such file or directory``."""
     reason = (exc.strerror or str(exc)).lower()
@@ -65,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except NerveError as exc:
-        print(f"nerve {args.command}: error: {exc.message}", file=sys.stderr)
+        print(f"nerve {args.command}: error: {one_line(exc.message)}", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:
         return _stdout_gone()
     except OSError as exc:  # a path the user gave that cannot be read or written
-        print(f"nerve {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        print(f"nerve {args.command}: error: {one_line(_os_error(exc))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print(f"nerve {args.command}: interrupted", file=sys.stderr)
