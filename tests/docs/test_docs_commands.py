@@ -19,6 +19,7 @@ Conventions for writing docs (keep them and this test stays simple):
      paths (``../shared/data/conll2003/eng.test?``) are replaced by their first
      ``EVAL_SENTENCES`` sentences, to bound the runtime; eval's figures are pinned by
      tests/integration/test_default_model.py instead.
+   - ``echo TEXT | nerve ...``: the same, run by bash (stdin piped).
    - ``curl ... localhost:8080/...``: SENT to an in-process server app over the default model.
    - a SYNOPSIS line (it shows placeholders: ``[optional]``, ``a|b``, ``...``, ``path/to/``,
      ALL_CAPS names): not run, but every option it names must exist on that sub-command and
@@ -37,6 +38,8 @@ import math
 import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,8 @@ FILES = {
     "texts.jsonl": '{"id": 1, "text": "Tim Cook visited Paris."}\n',
 }
 RUN = re.compile(r"^nerve (infer|info|export|eval)\b")
+# Shell pipelines into those commands run under bash (the same checks otherwise).
+PIPED = re.compile(r"^(echo|printf) .*\|\s*nerve (infer|info|export|eval)\b")
 CURL = re.compile(r"^curl\b")
 PLACEHOLDER = re.compile(r"\[|\.\.\.|path/to/|\b[A-Z][A-Z_]{2,}\b(?!=)|\w\|\w|<\w+>")
 SKIPPED: list[tuple[re.Pattern[str], str]] = [
@@ -196,6 +201,8 @@ def _rule(command: Command) -> tuple[str, str]:
         return "synopsis", "shows placeholders"
     if RUN.search(command.line):
         return "run", ""
+    if PIPED.search(command.line):
+        return "piped", ""
     return "unknown", ""
 
 
@@ -207,19 +214,29 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 
 def check_options(line: str) -> None:
     """Every ``--option`` of a ``nerve COMMAND`` line exists; every ``a|b`` choice shown
-    after an option is one of its choices."""
-    match = re.search(r"\bnerve (\w+)", line)
-    if match is None:
+    after an option is one of its choices. Quoted arguments are not looked into."""
+    try:
+        tokens = shlex.split(line)
+    except ValueError:
+        tokens = line.split()
+    if "nerve" not in tokens or tokens.index("nerve") + 1 >= len(tokens):
         return
-    parser = _sub_parser(match.group(1))
+    at = tokens.index("nerve") + 1
+    name = tokens[at]
+    parser = _sub_parser(name)
     options = {s: a for a in parser._actions for s in a.option_strings}
-    for flag, values in re.findall(
-        r"(?<![\w-])(--?[a-zA-Z][\w-]*)(?:[ =]([\w.|-]+\|[\w.|-]+))?", line
-    ):
-        assert flag in options, f"{line}: nerve {match.group(1)} has no option {flag}"
-        if values and options[flag].choices is not None:
-            for value in values.split("|"):
-                assert value in options[flag].choices, f"{line}: {flag} does not accept {value}"
+    rest = [t.strip("[]") for t in tokens[at + 1 :]]
+    for i, token in enumerate(rest):
+        if not re.match(r"^--?[a-zA-Z]", token):
+            continue
+        flag = token.split("=", 1)[0]
+        assert flag in options, f"{line}: nerve {name} has no option {flag}"
+        value = (
+            token.split("=", 1)[1] if "=" in token else (rest[i + 1] if i + 1 < len(rest) else "")
+        )
+        if "|" in value and options[flag].choices is not None:
+            for choice in value.split("|"):
+                assert choice in options[flag].choices, f"{line}: {flag} does not accept {choice}"
 
 
 def test_every_command_has_a_rule() -> None:
@@ -313,6 +330,27 @@ def test_documented_command_runs_and_prints_what_is_shown(
     out, err = capsys.readouterr()
     assert code == 0, f"{command}\n{err}"
     _compare(command, out)
+
+
+@pytest.mark.parametrize("command", [c for c in ALL if _rule(c)[0] == "piped"], ids=str)
+def test_documented_pipeline_runs_and_prints_what_is_shown(command: Command, scratch: Path) -> None:
+    # `nerve` is this checkout's CLI, whatever is installed on PATH.
+    prelude = f'nerve() {{ {shlex.quote(sys.executable)} -m nerve.cli.main "$@"; }}; '
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        ["bash", "-c", prelude + command.line],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{command}\n{done.stderr}"
+    _compare(command, done.stdout)
 
 
 # -- HTTP examples --------------------------------------------------------------------------
