@@ -321,11 +321,6 @@ def test_documented_command_runs_and_prints_what_is_shown(
     argv = [CONLL.sub(lambda m: _conll_slice(m.group(1), scratch), a) for a in argv]
     if argv[0] == "eval" and "--no-progress" not in argv:
         argv.append("--no-progress")
-    if argv[0] == "export":
-        pytest.importorskip("torch")
-        argv = [a if a != "runs/minilm-conll03" else str(_default_model()) for a in argv] + [
-            "--overwrite"
-        ]
     code = main(argv)
     out, err = capsys.readouterr()
     assert code == 0, f"{command}\n{err}"
