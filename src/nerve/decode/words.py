@@ -52,7 +52,7 @@ def _is_symbol(ch: str) -> bool:
 
 def _breaks(ch: str) -> bool:
     """Characters that never belong to a neighbouring word: symbols and long dashes."""
-    return ch in _LONG_DASHES or _is_symbol(ch)
+    return ch in _LONG_DASHES or (_is_symbol(ch) and ch not in _QUOTES)
 
 
 def _peel(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -80,8 +80,9 @@ def _peel(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _break_positions(text: str, start: int, end: int) -> list[int]:
     """Positions of symbols and long dashes in ``text[start:end]`` (one run)."""
-    if text.isascii() or text[start:end].isascii():
-        return [i for i in range(start, end) if text[i] == "^"]  # ASCII's only So/Sk
+    run = text[start:end]
+    if run.isascii():  # "^" is ASCII's only symbol (Sk); "`" is a quote here
+        return [start + i for i, ch in enumerate(run) if ch == "^"] if "^" in run else []
     return [i for i in range(start, end) if _breaks(text[i])]
 
 
