@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from .conftest import nerve_process, run_cli
+from .conftest import SRC, nerve_process, run_cli
 
 
 def _rows(text: str) -> list[dict[str, object]]:
@@ -123,3 +126,22 @@ def test_permission_denied_is_a_one_line_error(
     finally:
         locked.chmod(0o700)
     assert code == 2 and "permission denied" in err and err.count("\n") == 1
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
+    # `nerve infer ... | head -1`: stdout closes under nerve; no traceback, no message.
+    texts = tmp_path / "many.txt"
+    texts.write_text("Tim Cook visited Paris.\n" * 3000)
+    script = (
+        f"{shlex.quote(sys.executable)} -m nerve.cli.main infer -i {shlex.quote(str(texts))} "
+        "| head -c 10 > /dev/null; echo ${PIPESTATUS[0]}"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
+    assert done.stdout.strip() in ("0", "141")  # 141: ended like a process killed by SIGPIPE
