@@ -4,7 +4,9 @@ port reported without gRPC's raw C-core log line."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -121,3 +123,19 @@ def test_taken_grpc_port_is_one_clean_error(model_dir: Path) -> None:
     assert f"nerve serve: error: cannot listen for gRPC on 127.0.0.1:{port}" in done.stderr
     assert "add_port" not in done.stderr and "E1130" not in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_page_script_parses_and_colours_like_python(tmp_path: Path) -> None:
+    script = re.search(r"<script>(.*)</script>", index_html(), re.S)
+    assert script is not None
+    page_js = tmp_path / "page.js"
+    page_js.write_text(script.group(1), encoding="utf-8")
+    checked = subprocess.run(["node", "--check", str(page_js)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    labels = ["B-PER", "I-ORG", "LOC", "MISC", "PRODUCT", "B-DATE-TIME", "Ωμέγα"]
+    palette = script.group(1).split("// Entity offsets")[0]  # the palette part, no DOM needed
+    probe = palette + f"\nconsole.log(JSON.stringify({json.dumps(labels)}.map(colour)));"
+    ran = subprocess.run(["node", "-e", probe], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == [label_colour(label) for label in labels]
