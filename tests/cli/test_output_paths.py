@@ -145,3 +145,16 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
     )
     assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
     assert done.stdout.strip() in ("0", "141")  # 141: ended like a process killed by SIGPIPE
+
+
+def test_a_failed_run_leaves_the_old_file_and_names_the_real_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text("old results\n")
+    bad = tmp_path / "in.jsonl"
+    bad.write_text('{"text": "Paris"}\nnot json\n')
+    code, _, err = run_cli(capsys, "infer", "-i", str(bad), "-o", str(target))
+    assert code == 2 and f"{bad}:2: invalid JSON" in err and "cannot write" not in err
+    assert target.read_text() == "old results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temp

@@ -19,9 +19,9 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from ..errors import OutputError
 from .atomic import atomic_text_writer
@@ -78,31 +78,68 @@ def resolve_output(target: str | Path) -> tuple[Path, bool]:
     return real, True
 
 
+class _GuardedWriter:
+    """A text stream whose write errors (disk full, a FIFO's reader gone) are ``OutputError``
+    naming the path, so they are told apart from errors of the work that produces the text."""
+
+    def __init__(self, stream: TextIO, shown: str) -> None:
+        self._stream = stream
+        self._shown = shown
+
+    def _failed(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write {self._shown}: {_problem(exc)}")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+
+def _opened(target: str) -> contextlib.AbstractContextManager[TextIO]:
+    """The context manager that writes ``target`` (not ``-``): see the module doc."""
+    fd = descriptor_of(target)
+    if fd is not None:
+        return os.fdopen(os.dup(fd), "w", encoding="utf-8")
+    real, is_stream = resolve_output(target)
+    if is_stream:
+        return open(real, "w", encoding="utf-8")
+    return atomic_text_writer(real)
+
+
 @contextlib.contextmanager
 def open_output(target: str | Path | None) -> Iterator[TextIO]:
-    """A text stream for ``target``: None or ``-`` is standard output (see the module doc)."""
+    """A text stream for ``target``: None or ``-`` is standard output (see the module doc).
+
+    Opening, writing and finishing (close, rename) errors are ``OutputError``; an error of the
+    ``with`` block itself passes through unchanged (a regular file is then left as it was).
+    """
     if target is None or str(target) == STDOUT:
         yield sys.stdout
         sys.stdout.flush()
         return
-    fd = descriptor_of(str(target))
-    if fd is not None:
-        try:
-            stream = os.fdopen(os.dup(fd), "w", encoding="utf-8")
-        except OSError as exc:
-            raise OutputError(f"cannot write {target}: {_problem(exc)}") from None
-        with stream:
-            yield stream
-        return
-    real, is_stream = resolve_output(target)
+    shown = str(target)
     try:
-        if is_stream:
-            with open(real, "w", encoding="utf-8") as fh:
-                yield fh
-        else:
-            with atomic_text_writer(real) as fh:
-                yield fh
+        manager = _opened(shown)
+        stream = manager.__enter__()
     except OSError as exc:
-        if exc.errno is None and not exc.strerror:
-            raise
-        raise OutputError(f"cannot write {target}: {_problem(exc)}") from None
+        raise OutputError(f"cannot write {shown}: {_problem(exc)}") from None
+    try:
+        yield cast(TextIO, _GuardedWriter(stream, shown))
+    except BaseException:
+        manager.__exit__(*sys.exc_info())
+        raise
+    try:
+        manager.__exit__(None, None, None)
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown}: {_problem(exc)}") from None
