@@ -61,3 +61,9 @@ class MissingExtra(NerveError):
             f"{feature} needs the '{package}' package: install it with "
             f"`pip install 'nerve[{extra}]'`"
         )
+
+
+class OutputError(NerveError):
+    """An output path cannot be written (missing directory, a directory, no permission)."""
+
+    code = "output_error"

@@ -40,6 +40,17 @@ class Aggregation(str, Enum):
             ) from None
 
 
+# The one default strategy of nerve's own surfaces: the Python API, the CLI, /v1/entities,
+# the web page, the MCP tool and a build's executable. ``word`` keeps every word whole
+# whatever the model was trained on: a model that labels only each word's first sub-word
+# (CoNLL-style, as most published NER checkpoints and nerve's own earlier default model)
+# gives fragments under the pipeline's ``simple``, while a model that labels every sub-word
+# gives the same words under ``word`` as under ``first``. The pipeline-compatible routes
+# (Baseten /predict_tokens, encoderfile /predict) keep their contracts' default ``none``.
+# The rule is written down in README.md ("Defaults").
+DEFAULT_AGGREGATION = Aggregation.WORD
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
     """One entity (aggregated strategies) or one sub-word token (strategy ``none``).
@@ -88,6 +99,9 @@ class TextResult:
 
     text: str
     entities: tuple[Entity, ...]
+    # With ``truncate``: the (start, end) stretch of ``text`` the model read; words outside
+    # it were cut off and never labelled. None: the whole text was read.
+    read_span: tuple[int, int] | None = None
 
     def to_pipeline(self) -> list[dict[str, Any]]:
         return [e.to_pipeline_dict() for e in self.entities]
@@ -131,7 +145,7 @@ class WordLabels:
 class InferenceOptions:
     """Per-call options; validated once at construction."""
 
-    aggregation_strategy: Aggregation = Aggregation.SIMPLE
+    aggregation_strategy: Aggregation = DEFAULT_AGGREGATION
     ignore_labels: tuple[str, ...] = ("O",)
     truncate: bool = False
     truncation_direction: str = "right"

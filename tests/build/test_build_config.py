@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from nerve.build import BuildError, load_config, parse_config
+from nerve.types import DEFAULT_AGGREGATION
 
 SOURCE = Path("/work/cfg/ner-config.yml")
 
@@ -33,7 +34,7 @@ def test_seed_config_parses_with_paths_relative_to_the_file() -> None:
     assert cfg.path == Path("/work/cfg/ner-model")
     assert cfg.output_path == Path("/work/cfg/build/ner-tagger.encoderfile")
     assert cfg.transform == "function Postprocess(a) end"
-    assert cfg.nerve.aggregation == "simple"
+    assert cfg.nerve.aggregation == DEFAULT_AGGREGATION.value
     assert cfg.nerve.transform_output == "auto"
 
 

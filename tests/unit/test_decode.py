@@ -420,39 +420,4 @@ def test_context_from_bpe_without_decoder() -> None:
     assert DecodeContext.from_tokenizer(tok, BIO, "<unk>").unk_id == 2
 
 
-# -- nerve's opt-in ``word`` strategy ---------------------------------------------------------
-
-
-def test_word_strategy_keeps_whitespace_words_whole() -> None:
-    from nerve.decode.subwords import continues_whitespace_word
-
-    text = "U.K. and\tSan  Francisco,"
-    # pieces: U . K . | and | San | Francisco ,
-    starts = np.array([0, 1, 2, 3, 5, 9, 14, 23])
-    ends = np.array([1, 2, 3, 4, 8, 12, 23, 24])
-    assert continues_whitespace_word(text, starts, ends).tolist() == [
-        False,
-        True,
-        True,
-        True,
-        False,
-        False,
-        False,
-        True,
-    ]
-
-
-def test_word_strategy_trims_punctuation_but_not_abbreviations() -> None:
-    from nerve.decode.aggregate import trim_word_entity
-
-    text = '(Reuters) visited U.K. and "Bonn", California.'
-
-    def span(sub: str) -> Entity:
-        s = text.index(sub)
-        return Entity(label="X", score=1.0, start=s, end=s + len(sub), word=sub)
-
-    trimmed = [
-        trim_word_entity(text, span(s)) for s in ("(Reuters)", "U.K.", '"Bonn",', "California.")
-    ]
-    assert [text[e.start : e.end] for e in trimmed] == ["Reuters", "U.K.", "Bonn", "California"]
-    assert [e.word for e in trimmed] == ["Reuters", "U.K.", "Bonn", "California"]
+# nerve's ``word`` strategy: tests/unit/test_word_strategy.py

@@ -10,7 +10,7 @@ encoderfile:                      # encoderfile's keys, unchanged
   transform: |                    # optional Lua Postprocess(arr)
     function Postprocess(arr) return arr:softmax(3) end
 nerve:                            # optional; nerve only (encoderfile never reads it)
-  aggregation: simple             # default strategy of `infer --format json` and the MCP tool
+  aggregation: word               # default strategy of `infer --format json` and the MCP tool
   precision: float32              # float32 | int8 (int8: quantized on export / checked for ONNX)
   transform_output: auto          # auto | logits | probabilities (see docs/build.md)
   transform_timeout: 5            # seconds per call
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..types import Aggregation
+from ..types import DEFAULT_AGGREGATION, Aggregation
 from .errors import BuildError
 
 MODEL_TYPE = "token_classification"
@@ -70,7 +70,7 @@ LIMIT_KEYS: dict[str, tuple[type, ...]] = {
 
 @dataclass(frozen=True)
 class NerveOptions:
-    aggregation: str = "simple"
+    aggregation: str = DEFAULT_AGGREGATION.value
     precision: str | None = None  # None: float32 on export, whatever an ONNX dir holds
     transform_output: str = "auto"
     transform_timeout: float = 5.0
@@ -145,7 +145,9 @@ def _nerve(data: object, where: str) -> NerveOptions:
         return NerveOptions()
     opts = _mapping(data, where, "nerve")
     _known(opts, _NERVE_KEYS, where, "nerve")
-    aggregation = _string(opts.get("aggregation", "simple"), where, "nerve.aggregation")
+    aggregation = _string(
+        opts.get("aggregation", DEFAULT_AGGREGATION.value), where, "nerve.aggregation"
+    )
     valid = [a.value for a in Aggregation]
     if aggregation.lower() not in valid:
         raise BuildError(f"{where}: nerve.aggregation {aggregation!r} is not one of {valid}")

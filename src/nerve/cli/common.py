@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..types import Aggregation
+from ..io.formats import NOT_READ
+from ..types import DEFAULT_AGGREGATION, Aggregation
+
+IGNORED_BY_DEFAULT = ("O",)
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -33,21 +36,26 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--aggregation",
         "-a",
-        default="word",
+        default=DEFAULT_AGGREGATION.value,
         choices=[a.value for a in Aggregation],
-        help="aggregation strategy (default word: whole whitespace words labelled by their "
-        "first sub-word, as CoNLL models are trained; simple/first/average/max are exactly "
-        "the transformers pipeline's)",
+        help=f"aggregation strategy (default {DEFAULT_AGGREGATION.value}: whole words, split "
+        "at surrounding punctuation, labelled by their first sub-word; "
+        "none/simple/first/average/max are exactly the transformers pipeline's)",
     )
     p.add_argument(
         "--ignore-labels",
-        default="O",
-        help="comma-separated labels to drop (default O; '' keeps all)",
+        default="",
+        help="comma-separated labels to drop, added to O (which is always dropped unless "
+        "--keep-o is given)",
+    )
+    p.add_argument(
+        "--keep-o", action="store_true", help="keep O tokens/entities (with strategy none)"
     )
     p.add_argument(
         "--truncate",
         action="store_true",
-        help="cut texts longer than the window instead of windowing them",
+        help="cut texts longer than the window instead of windowing them (CoNLL output "
+        f"tags the words cut off '{NOT_READ}')",
     )
     p.add_argument("--truncation-direction", default="right", choices=["left", "right"])
     p.add_argument("--window", type=int, default=None, help="window length in tokens")
@@ -68,10 +76,17 @@ def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
+def ignored_labels(extra: str, *, keep_o: bool = False) -> list[str]:
+    """``O`` (unless ``keep_o``) plus the comma-separated ``extra`` labels, in that order."""
+    base = [] if keep_o else list(IGNORED_BY_DEFAULT)
+    added = [x.strip() for x in extra.split(",") if x.strip()]
+    return base + [x for x in added if x not in base]
+
+
 def decoding_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "aggregation_strategy": args.aggregation,
-        "ignore_labels": [x for x in args.ignore_labels.split(",") if x],
+        "ignore_labels": ignored_labels(args.ignore_labels, keep_o=args.keep_o),
         "truncate": args.truncate,
         "truncation_direction": args.truncation_direction,
         "window": args.window,

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from ..errors import MissingExtra
-from ..types import Aggregation
+from ..types import DEFAULT_AGGREGATION, Aggregation
 from .common import add_model_options, load_engine
 
 
@@ -28,9 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument(
         "--aggregation",
         "-a",
-        default="simple",
+        default=DEFAULT_AGGREGATION.value,
         choices=[a.value for a in Aggregation],
-        help="the tool's default aggregation strategy",
+        help=f"the tool's default aggregation strategy (default {DEFAULT_AGGREGATION.value})",
     )
     p.add_argument("--max-client-batch-size", type=int, default=32, help="texts per call")
     p.add_argument("--max-input-chars", type=int, default=100_000, help="characters per text")

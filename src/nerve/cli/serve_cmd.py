@@ -47,6 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
     add_limit_options(p)
+    p.add_argument(
+        "--access-log",
+        action="store_const",
+        const=True,
+        help="log one line per HTTP request: method, path, status, milliseconds",
+    )
     p.set_defaults(run=run)
 
 

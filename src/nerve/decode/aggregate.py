@@ -9,8 +9,9 @@ import numpy as np
 from ..types import Aggregation, Entity
 from .groups import Units, group_units
 from .pretokens import PreTokens, gather
-from .subwords import aggregate_words, continues_whitespace_word
+from .subwords import aggregate_words
 from .tokens import DecodeContext, WindowTokens
+from .words import continues_word, trim_entity
 
 
 def decode_window(
@@ -35,29 +36,10 @@ def decode_window(
     if strategy is Aggregation.SIMPLE:
         return group_units(_token_units(pre), ctx)
     if strategy is Aggregation.WORD:
-        pre = replace(pre, is_subword=continues_whitespace_word(text, pre.starts, pre.ends))
+        pre = replace(pre, is_subword=continues_word(text, pre.starts, pre.ends))
         grouped = group_units(aggregate_words(pre, Aggregation.FIRST, ctx), ctx)
-        return [trim_word_entity(text, e) for e in grouped]
+        return [trim_entity(text, e) for e in grouped]
     return group_units(aggregate_words(pre, strategy, ctx), ctx)
-
-
-# Punctuation that CoNLL tokenization splits off a word's end ("Francisco," → "Francisco").
-_TRAILING = ",;:!?\"')]}"
-_LEADING = "\"'([{"
-
-
-def trim_word_entity(text: str, entity: Entity) -> Entity:
-    """Strategy ``word``: drop quotes/brackets around the span and trailing punctuation (and a
-    final "." unless the word has inner dots, as in "U.K."); ``word`` is the surface text."""
-    surface = text[entity.start : entity.end].rstrip(_TRAILING)
-    last_word = surface.rsplit(None, 1)[-1] if surface.strip() else ""
-    if last_word.endswith(".") and "." not in last_word[:-1]:
-        surface = surface[:-1].rstrip(_TRAILING)
-    stripped = surface.lstrip(_LEADING)
-    if not stripped:
-        return entity
-    start = entity.start + len(surface) - len(stripped)
-    return replace(entity, start=start, end=start + len(stripped), word=stripped)
 
 
 def _argmax(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

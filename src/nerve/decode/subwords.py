@@ -66,21 +66,3 @@ def _max_tokens(scores: np.ndarray, firsts: np.ndarray) -> np.ndarray:
     candidates = np.where(top == best[word_of], np.arange(m), m)  # [m]
     chosen = np.minimum.reduceat(candidates, firsts)  # [w]
     return np.where(np.isnan(top[firsts]), firsts, chosen)
-
-
-def continues_whitespace_word(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """bool [m]: token i continues the previous token's whitespace-delimited word, i.e. no
-    whitespace lies between the previous token's end and its start (strategy ``word``)."""
-    m = starts.shape[0]
-    if m == 0:
-        return np.zeros(0, dtype=bool)
-    # spaces_before[c]: whitespace characters in text[:c], for every offset c.
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    is_space = np.isin(codes, _WHITESPACE)
-    spaces_before = np.concatenate(([0], np.cumsum(is_space)))
-    gap = spaces_before[starts[1:]] - spaces_before[np.minimum(ends[:-1], starts[1:])]
-    return np.concatenate(([False], gap == 0))
-
-
-# Code points str.isspace() accepts.
-_WHITESPACE = np.array([c for c in range(0x3000 + 1) if chr(c).isspace()], dtype=np.uint32)

@@ -177,7 +177,7 @@ class Engine:
             self.decode_ctx,
             raw_logits=logits if options.raw_scores else None,
         )
-        return TextResult(encoded.text, tuple(entities))
+        return TextResult(encoded.text, tuple(entities), encoded.read_span)
 
     def decode_many(
         self,
@@ -196,7 +196,10 @@ class Engine:
             self.decode_ctx,
             raw_scores=options.raw_scores,
         )
-        return [TextResult(e.text, tuple(ents)) for e, ents in zip(encoded, entities, strict=True)]
+        return [
+            TextResult(e.text, tuple(ents), e.read_span)
+            for e, ents in zip(encoded, entities, strict=True)
+        ]
 
     def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
         assert encoded.word_ids is not None

@@ -1,21 +1,45 @@
-"""Write files atomically: a temp file in the same directory, renamed into place on success."""
+"""Write a regular file atomically: a temp file in the same directory, renamed into place on
+success, with the mode a plain ``open()`` would have given it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; put it straight back (the CLI is one thread).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits ``path`` should end up with: an existing file keeps its own, a new
+    one gets 0666 minus the umask (mkstemp alone would leave it 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_text_writer(path: Path) -> Iterator[TextIO]:
-    """Yield a text stream; ``path`` appears (complete) only if the block finishes."""
+    """Yield a text stream; ``path`` appears (complete) only if the block finishes.
+
+    ``path`` must be a regular file or not exist yet, and must not be a symlink: callers
+    resolve links first (see ``nerve.io.output``), so the link's target is what is replaced.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             yield fh
             fh.flush()

@@ -5,46 +5,43 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..types import TextResult
+from .palette import label_colour
 
 _WORD = re.compile(r"\S+")
-# One colour per label, stable across runs (labels hash to a palette slot).
-_PALETTE = [
-    "#7aecec",
-    "#feca74",
-    "#aa9cfc",
-    "#ff9561",
-    "#bfeeb7",
-    "#c887fb",
-    "#9cc9cc",
-    "#ffeb80",
-    "#e4e7d2",
-    "#fc9ce7",
-    "#bfe1d9",
-    "#ddd",
-]
+# The CoNLL tag of a word the model never read (cut off by ``truncate``): not "O", which
+# would claim the model saw the word and found no entity there.
+NOT_READ = "_"
 
 
-def label_colour(label: str, labels_seen: list[str]) -> str:
-    if label not in labels_seen:
-        labels_seen.append(label)
-    return _PALETTE[labels_seen.index(label) % len(_PALETTE)]
+def to_record(result: TextResult, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The output record of one text: the input's own fields (JSONL/Parquet ``id``,
+    metadata...) first, then ``text`` and ``entities``."""
+    return {**(fields or {}), **result.to_dict()}
 
 
-def to_json_line(result: TextResult) -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False)
+def to_json_line(result: TextResult, fields: Mapping[str, Any] | None = None) -> str:
+    return json.dumps(to_record(result, fields), ensure_ascii=False, default=str)
 
 
 def to_conll(result: TextResult) -> str:
-    """Whitespace words with IOB2 tags: a word takes the type of the entity it overlaps."""
+    """Whitespace words with IOB2 tags: a word takes the type of the entity it overlaps.
+
+    A word outside ``result.read_span`` (cut off by truncation) is tagged ``NOT_READ``."""
     lines = []
+    read_from, read_to = result.read_span or (0, len(result.text))
     ents = sorted(result.entities, key=lambda e: e.start)
     prev_entity = None
     for match in _WORD.finditer(result.text):
         s, e = match.span()
         hit = next((x for x in ents if x.start < e and x.end > s), None)
+        if s >= read_to or e <= read_from:
+            prev_entity = None
+            lines.append(f"{match.group()}\t{NOT_READ}")
+            continue
         if hit is None:
             tag = "O"
         else:
@@ -57,7 +54,6 @@ def to_conll(result: TextResult) -> str:
 
 def to_html(results: Iterable[TextResult]) -> str:
     """A standalone page (no external assets) with entities highlighted inline."""
-    seen: list[str] = []
     blocks = []
     for result in results:
         parts, pos = [], 0
@@ -65,7 +61,7 @@ def to_html(results: Iterable[TextResult]) -> str:
             if ent.start < pos:
                 continue  # overlapping token-level rows: show the first
             parts.append(html.escape(result.text[pos : ent.start]))
-            colour = label_colour(ent.label, seen)
+            colour = label_colour(ent.label)
             parts.append(
                 f'<mark class="ent" style="background:{colour}" title="{html.escape(ent.label)} '
                 f'{ent.score:.3f}">{html.escape(result.text[ent.start : ent.end])}'

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .. import __version__
 from ..errors import InvalidInput
 from ..server.config import ServerConfig
+from ..types import DEFAULT_AGGREGATION
 
 TRANSPORTS = ("stdio", "http")
 DEFAULT_PORT = 9100  # encoderfile's MCP port
@@ -19,7 +20,7 @@ class McpSettings:
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    aggregation: str = "simple"  # the tool's default strategy
+    aggregation: str = DEFAULT_AGGREGATION.value  # the tool's default strategy
     api_key: str | None = None  # HTTP only: require "Authorization: Bearer KEY"
     title: str | None = None  # shown to clients (the model's name)
     version: str = __version__

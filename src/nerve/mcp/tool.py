@@ -16,7 +16,7 @@ from ..errors import InvalidInput, NerveError
 from ..types import Aggregation, InferenceOptions, TextResult
 
 TOOL_NAME = "extract_entities"
-AggregationName = Literal["none", "simple", "first", "average", "max"]
+AggregationName = Literal["none", "simple", "first", "average", "max", "word"]
 
 DESCRIPTION = (
     "Find named entities (people, organizations, locations, ...) in text with a "
@@ -102,7 +102,8 @@ def make_tool(
             Field(
                 description="how sub-word predictions become entities (as in the transformers "
                 "NER pipeline): 'simple', 'first', 'average', 'max' give whole entities; "
-                "'none' gives one row per sub-word token"
+                "'none' gives one row per sub-word token; nerve's 'word' keeps whole words "
+                "(split at surrounding punctuation)"
             ),
         ] = default,  # type: ignore[assignment]
     ) -> ExtractResult:

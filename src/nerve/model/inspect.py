@@ -31,6 +31,27 @@ def safetensors_parameters(path: Path) -> int:
     return total
 
 
+def onnx_parameters(path: Path) -> int | str:
+    """Elements of every initializer of an ONNX graph (weights, biases, and for a quantized
+    graph its int8 weights plus their scales). Needs the ``onnx`` package, which the base
+    install (ONNX Runtime only) lacks: then a note saying so."""
+    try:
+        import onnx
+    except ImportError:
+        return "unknown (pip install onnx to count an ONNX model's parameters)"
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # onnx raises protobuf's DecodeError and others for bad files
+        raise ModelLoadError(f"{path} is not a readable ONNX model ({exc})") from None
+    total = 0
+    for tensor in graph.initializer:
+        count = 1
+        for dim in tensor.dims:
+            count *= int(dim)
+        total += count
+    return total
+
+
 def describe(model: str | Path | None) -> dict[str, Any]:
     model_dir = resolve_model(model)
     spec = read_spec(model_dir)
@@ -49,7 +70,7 @@ def describe(model: str | Path | None) -> dict[str, Any]:
         "path": str(model_dir),
         "architecture": spec.architecture,
         "labels": list(spec.labels),
-        "parameters": safetensors_parameters(st) if st.exists() else None,
+        "parameters": _parameters(model_dir),
         "max_length": spec.max_length,
         "hidden_size": enc.hidden_size,
         "layers": enc.num_layers,
@@ -58,3 +79,12 @@ def describe(model: str | Path | None) -> dict[str, Any]:
         "formats": formats,
         "files": files,
     }
+
+
+def _parameters(model_dir: Path) -> int | str:
+    st, onnx_file = model_dir / "model.safetensors", model_dir / "model.onnx"
+    if st.exists():
+        return safetensors_parameters(st)
+    if onnx_file.exists():
+        return onnx_parameters(onnx_file)
+    return "unknown (no model.safetensors or model.onnx)"

@@ -43,6 +43,7 @@ class ServerConfig:
     request_timeout: float = 60.0
     strict_length: bool = False  # refuse over-long input instead of windowing it
     log_level: str = "info"
+    access_log: bool = False  # one log line per HTTP request (method, path, status, ms)
 
     def __post_init__(self) -> None:
         for name in (
@@ -129,6 +130,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "request_timeout": float,
     "strict_length": _parse_bool,
     "log_level": str,
+    "access_log": _parse_bool,
 }
 
 

@@ -10,6 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from .auth import ApiKey
 from .errors import ListenError
 from .grpc_service import SERVICE_NAME, TokenClassificationServicer
+from .ports import ensure_free
 from .proto import token_classification_pb2_grpc
 from .service import InferenceService
 
@@ -78,6 +79,7 @@ class GrpcTransport:
         address = (
             f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
         )
+        ensure_free(host, port, "gRPC")  # before gRPC's own failure, which logs raw C-core lines
         try:
             self.port = self._server.add_insecure_port(address)
         except RuntimeError as exc:

@@ -8,16 +8,14 @@ one row per sub-word with a probability per label. ``entities``, ``jsonl``, ``co
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..engine.core import Engine
-from ..io.atomic import atomic_text_writer
 from ..io.formats import to_conll, to_html, to_json_line
-from ..types import Aggregation, TextResult
+from ..io.output import open_output
+from ..types import DEFAULT_AGGREGATION, Aggregation, TextResult
 from .embedded import EmbeddedModel
 
 FORMATS = ("json", "entities", "jsonl", "conll", "html")
@@ -39,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  
         "-a",
         "--aggregation",
         choices=[a.value for a in Aggregation],
-        default=model.manifest.defaults.get("aggregation", "simple"),
+        default=model.manifest.defaults.get("aggregation", DEFAULT_AGGREGATION.value),
         help="strategy of the entity formats (default: the build's)",
     )
     p.add_argument("--threads", type=int, default=None, help="model threads")
@@ -82,7 +80,6 @@ def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
 
     threads = args.threads if args.threads is not None else model.manifest.defaults.get("threads")
     engine = load_embedded(model.dir, threads=threads)
-    target = atomic_text_writer(args.out) if args.out else contextlib.nullcontext(sys.stdout)
-    with target as out:
+    with open_output(args.out) as out:
         _write(engine, args, out)
     return 0

@@ -12,7 +12,7 @@ import logging
 import sys
 
 from ..server.config import ServerConfig
-from ..types import Aggregation
+from ..types import DEFAULT_AGGREGATION, Aggregation
 from .embedded import EmbeddedModel
 
 _LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig))
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  
         "-a",
         "--aggregation",
         choices=[a.value for a in Aggregation],
-        default=model.manifest.defaults.get("aggregation", "simple"),
+        default=model.manifest.defaults.get("aggregation", DEFAULT_AGGREGATION.value),
         help="the tool's default strategy (default: the build's)",
     )
     p.add_argument("--threads", type=int, default=None, help="model threads")

@@ -33,6 +33,8 @@ class EncodedText:
     word_ids: list[np.ndarray] | None = None
     n_words: int = 0
     words: tuple[str, ...] = ()
+    # Truncated input only: the (start, end) stretch of ``text`` its one window covers.
+    read_span: tuple[int, int] | None = None
 
     @property
     def n_tokens(self) -> int:
@@ -40,6 +42,14 @@ class EncodedText:
 
 
 _NO_WORD_IDS = np.zeros(0, dtype=np.int64)  # plain text: word ids are not computed
+
+
+def _covered(window: WindowTokens) -> tuple[int, int]:
+    """From the first content token's start to the last one's end."""
+    offsets = window.offsets[~window.special]  # [c, 2]
+    if offsets.shape[0] == 0:
+        return (0, 0)
+    return (int(offsets[:, 0].min()), int(offsets[:, 1].max()))
 
 
 def _window(
@@ -216,7 +226,8 @@ class TextEncoder:
         windows = [w for w, _ in built]
         word_ids = [ids for _, ids in built] if starts is not None else None
         n_words = len(starts) if starts is not None else 0
-        return EncodedText(text, windows, word_ids, n_words)
+        cut = _covered(windows[0]) if options.truncate and enc.overflowing else None
+        return EncodedText(text, windows, word_ids, n_words, read_span=cut)
 
     def _collect_words(
         self, words: list[str], enc: Encoding, options: InferenceOptions

@@ -16,7 +16,7 @@ from ..errors import InternalError, MethodNotAllowed, NotFound, error_body, http
 from ..service import InferenceService
 from . import routes_baseten, routes_encoderfile, routes_ops
 from .io import ClientDisconnected
-from .middleware import ApiKeyMiddleware, MetricsMiddleware
+from .middleware import AccessLogMiddleware, ApiKeyMiddleware, MetricsMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,15 @@ ROUTES = [
     Route("/metrics", routes_ops.metrics, methods=["GET"]),
     Route("/openapi.json", routes_ops.openapi, methods=["GET"]),
     Route("/", routes_ops.page, methods=["GET"]),
+    Route("/favicon.ico", routes_ops.favicon, methods=["GET"]),
+    Route("/favicon.svg", routes_ops.favicon, methods=["GET"]),
 ]
 
 
 def create_app(service: InferenceService) -> Starlette:
     middleware = [Middleware(MetricsMiddleware, metrics=service.metrics, routes=_paths())]
+    if service.config.access_log:
+        middleware.append(Middleware(AccessLogMiddleware))
     if service.config.api_key is not None:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=service.config.api_key))
     app = Starlette(

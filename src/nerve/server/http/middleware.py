@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: request metrics (outermost) and API-key authentication."""
+"""Pure ASGI middleware: request metrics (outermost), the optional access log and API-key
+authentication."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 
@@ -14,7 +16,8 @@ from .io import JSON_MEDIA_TYPE, dump_json
 
 # Routes reachable without a key: the liveness probe (load balancers carry no secrets) and the
 # static demo page, which only holds HTML/JS and asks for the key itself before any call.
-PUBLIC_PATHS = frozenset({"/health", "/"})
+PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico", "/favicon.svg"})
+ACCESS_LOG = logging.getLogger("nerve.access")
 
 
 class MetricsMiddleware:
@@ -44,6 +47,35 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.observe_request(route, status, time.perf_counter() - started)
+
+
+class AccessLogMiddleware:
+    """``--access-log``: one line per HTTP request, ``GET /health 200 0.4 ms``, logged when
+    the response is complete (or the client left: status 499)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Shown whatever --log-level says: the operator asked for these lines.
+        ACCESS_LOG.setLevel(logging.INFO)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 499
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            ACCESS_LOG.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed_ms)
 
 
 class ApiKeyMiddleware:

@@ -7,8 +7,9 @@ import functools
 from typing import Any
 
 from ... import __version__
+from ...types import DEFAULT_AGGREGATION, Aggregation
 
-_STRATEGY = {"type": "string", "enum": ["none", "simple", "first", "average", "max"]}
+_STRATEGY = {"type": "string", "enum": [a.value for a in Aggregation]}
 _TEXTS = {"type": "array", "items": {"type": "string"}}
 _ERROR = {
     "type": "object",
@@ -102,7 +103,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "inputs": _TEXTS,
             "words": {"type": "array", "items": _TEXTS},
-            "aggregation_strategy": {**_STRATEGY, "default": "simple"},
+            "aggregation_strategy": {**_STRATEGY, "default": DEFAULT_AGGREGATION.value},
             "ignore_labels": {**_TEXTS, "default": ["O"]},
             "stride": {"type": "integer", "minimum": 0},
             "window": {"type": "integer", "minimum": 3},

@@ -1,12 +1,12 @@
 """Operations and nerve-native routes: ``POST /v1/entities``, ``GET /metrics``,
-``GET /openapi.json`` and the demo page ``GET /``."""
+``GET /openapi.json``, the demo page ``GET /`` and its icon."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..assets import index_html
+from ..assets import favicon_svg, index_html
 from ..wire.native import parse_entities, render_entities, render_words
 from .io import is_large, json_response, read_json, service_of, unless_disconnected
 from .openapi import openapi_document
@@ -42,3 +42,10 @@ async def openapi(request: Request) -> Response:
 
 async def page(request: Request) -> Response:
     return HTMLResponse(index_html())
+
+
+async def favicon(request: Request) -> Response:
+    # Browsers ask for /favicon.ico whatever the page links; an SVG answers both names.
+    return Response(
+        favicon_svg(), media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import InvalidInput
-from ...types import Aggregation, InferenceOptions, TextResult, WordLabels
+from ...types import DEFAULT_AGGREGATION, Aggregation, InferenceOptions, TextResult, WordLabels
 from .fields import as_object, check_known, get_bool, get_int, get_str, json_type, str_list
 
 FORMATS = ("nerve", "pipeline", "spacy")
@@ -53,7 +53,9 @@ def parse_entities(body: object) -> EntitiesRequest:
 def _options(obj: Mapping[str, Any]) -> InferenceOptions:
     ignore = obj.get("ignore_labels")
     return InferenceOptions(
-        aggregation_strategy=Aggregation.parse(get_str(obj, "aggregation_strategy", "simple")),
+        aggregation_strategy=Aggregation.parse(
+            get_str(obj, "aggregation_strategy", DEFAULT_AGGREGATION.value)
+        ),
         ignore_labels=tuple(str_list(ignore, "ignore_labels")) if ignore is not None else ("O",),
         truncate=get_bool(obj, "truncate", False),
         truncation_direction=get_str(obj, "truncation_direction", "right"),

@@ -1,0 +1,48 @@
+"""``nerve info`` on an ONNX-only directory counts its initializers (issue 12, item 5): it
+used to print ``parameters: None``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from nerve.model.resolve import default_model_dir
+
+from .conftest import run_cli
+
+ONNX_FILES = ("config.json", "model.onnx", "tokenizer.json", "tokenizer_config.json")
+
+
+@pytest.fixture()
+def onnx_only(tmp_path: Path) -> Path:
+    for name in ONNX_FILES:
+        shutil.copy(default_model_dir() / name, tmp_path / name)
+    return tmp_path
+
+
+def test_onnx_directory_reports_its_parameter_count(
+    onnx_only: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("onnx")
+    code, out, err = run_cli(capsys, "info", str(onnx_only), "--json")
+    assert code == 0, err
+    onnx_count = json.loads(out)["parameters"]
+    code, out, _ = run_cli(capsys, "info", "--json")  # the same model from its safetensors
+    safetensors_count = json.loads(out)["parameters"]
+    assert isinstance(onnx_count, int)
+    # int8 weights count like float ones; the quantization scales add well under 1 %.
+    assert safetensors_count <= onnx_count < safetensors_count * 1.01
+    code, out, _ = run_cli(capsys, "info", str(onnx_only))
+    assert "parameters: None" not in out and f"parameters: {onnx_count}" in out
+
+
+def test_without_the_onnx_package_it_says_why(
+    onnx_only: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    code, out, _ = run_cli(capsys, "info", str(onnx_only))
+    assert code == 0 and "parameters: unknown (pip install onnx" in out
