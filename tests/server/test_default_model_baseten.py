@@ -53,3 +53,30 @@ def test_documented_request_returns_whole_entities(default_server: ServerProcess
 def _label(entry: dict) -> str:  # type: ignore[type-arg]
     (label,) = entry["results"]  # one label per entity when raw_scores is false
     return str(label)
+
+
+WHOLE_WORDS = [
+    ("Apple is looking at buying U.K. startup for $1 billion", [("U.K.", "LOC")]),
+    ("Hewlett-Packard opened an office in San Francisco.", [("San Francisco", "LOC")]),
+]
+
+
+@pytest.mark.parametrize("strategy", ["simple", "first", "average", "max"])
+def test_native_route_and_encoderfile_route_keep_words_whole(
+    default_server: ServerProcess, strategy: str
+) -> None:
+    import httpx
+
+    texts = [t for t, _ in WHOLE_WORDS]
+    body = {"inputs": texts, "aggregation_strategy": strategy}
+    response = httpx.post(default_server.url + "/v1/entities", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    for (text, expected), result in zip(WHOLE_WORDS, response.json()["results"], strict=True):
+        found = {(e["text"], e["label"]) for e in result["entities"]}
+        assert set(expected) <= found, (strategy, text, found)
+    # encoderfile's /predict is token-level: every piece of "U.K." carries a LOC label.
+    response = httpx.post(default_server.url + "/predict", json={"inputs": texts[:1]}, timeout=30)
+    assert response.status_code == 200, response.text
+    pieces = [t for t in response.json()["results"][0]["tokens"] if 27 <= t["start"] < 31]
+    assert [p["token"] for p in pieces] == ["u", ".", "k", "."]
+    assert all(p["label"].endswith("-LOC") for p in pieces), pieces

@@ -43,6 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--negatives", type=int, default=0, help="number of short entity-free word runs to add"
     )
     p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast on CPU (always on for CUDA): about 2x faster on CPUs with "
+        "AVX-512 BF16",
+    )
+    p.add_argument(
         "--keep-head",
         action="store_true",
         help="--base is a token-classification model with the same labels: continue from its "
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         symbol_noise=args.symbol_noise,
         negatives=args.negatives,
         keep_head=args.keep_head,
+        bf16=args.bf16,
         limit_train=args.limit_train,
         limit_dev=args.limit_dev,
         max_steps=args.max_steps,

@@ -55,6 +55,9 @@ class TrainConfig:
     # a number of short entity-free runs of words as negatives.
     symbol_noise: float = 0.0
     negatives: int = 0
+    # bfloat16 autocast on CPU too (always on CUDA): about 2x faster where the CPU has
+    # AVX-512 BF16 (measured on this project's AMD EPYC), weights and optimizer stay float32.
+    bf16: bool = False
     # Continue from a token-classification model with the same labels: keep its classifier
     # head instead of a fresh one (a second stage on top of a finished run).
     keep_head: bool = False
@@ -243,7 +246,7 @@ def train(
     steps_per_epoch = math.ceil(len(train_f) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else cfg.max_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(total, cfg.warmup))
-    autocast = device.type == "cuda"
+    autocast = device.type == "cuda" or cfg.bf16
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     result = TrainResult(cfg.out, labels, best_epoch=0)
     step = 0
