@@ -48,6 +48,8 @@ def build(
     bundle_only: bool = False,
     say: Say = print,
 ) -> BuildResult:
+    for notice in config.notices:
+        say(notice if notice.startswith("warning:") else f"note: {notice}")
     target = output_path(config, output, bundle_only)
     if not bundle_only:
         from .pyinstaller import check_available
