@@ -36,9 +36,7 @@ def write(path: Path, yaml_text: str) -> Path:
     return path
 
 
-def run_build(
-    config: Path, capsys: pytest.CaptureFixture[str], *extra: str
-) -> tuple[int, str]:
+def run_build(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
     code = main(["build", "-f", str(config), "--bundle-only", *extra])
     return code, capsys.readouterr().err
 

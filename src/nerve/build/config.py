@@ -35,13 +35,13 @@ resolve them) is still found, with a deprecation notice.
 
 from __future__ import annotations
 
-import platform
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..standalone.target import host_target
 from ..types import Aggregation
 from .errors import BuildError
 
@@ -157,18 +157,6 @@ class BuildConfig:
     # One line each: what nerve does instead of a key it cannot apply, unknown keys, and
     # deprecated path resolution. The build command prints them.
     notices: tuple[str, ...] = ()
-
-
-def host_target() -> str:
-    """This machine as a target triple (the only platform ``nerve build`` builds for)."""
-    machine = platform.machine().lower()
-    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    system = platform.system()
-    if system == "Darwin":
-        return f"{arch}-apple-darwin"
-    if system == "Windows":
-        return f"{arch}-pc-windows-msvc"
-    return f"{arch}-unknown-linux-gnu"
 
 
 def load_config(path: Path, cwd: Path | None = None) -> BuildConfig:
@@ -388,8 +376,7 @@ def _target(value: object, r: _Reader) -> str | None:
     target = _string(value, r.where, "encoderfile.target")
     if not _TARGET.match(target):
         raise r.error(
-            f"encoderfile.target {target!r} is not a target triple such as "
-            "x86_64-unknown-linux-gnu"
+            f"encoderfile.target {target!r} is not a target triple such as x86_64-unknown-linux-gnu"
         )
     host = host_target()
     if target != host:
@@ -470,7 +457,9 @@ def _known(mapping: Mapping[str, Any], known: tuple[str, ...], where: str, what:
         )
 
 
-def _warn_unknown(mapping: Mapping[str, Any], known: tuple[str, ...], r: _Reader, what: str) -> None:
+def _warn_unknown(
+    mapping: Mapping[str, Any], known: tuple[str, ...], r: _Reader, what: str
+) -> None:
     """encoderfile ignores keys it does not know; nerve ignores them too, but says so."""
     unknown = sorted(str(k) for k in mapping if k not in known)
     if unknown:

@@ -227,7 +227,10 @@ def check_staged(staged: StagedModel, *, strict: bool = True, say: Say = print) 
     except NerveError as exc:
         if strict:
             raise BuildError(f"the staged model fails on a probe text: {exc.message}") from None
-        say(f"note: validate_transform is false; the built model fails on a probe text: {exc.message}")
+        say(
+            "note: validate_transform is false; the built model fails on a probe text: "
+            f"{exc.message}"
+        )
 
 
 def _defaults(config: BuildConfig) -> dict[str, object]:

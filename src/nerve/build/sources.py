@@ -37,7 +37,10 @@ def gather_files(files: ModelFiles, dest: Path) -> Path:
         # An ONNX graph over 2 GiB names its weights file inside the graph: keep the names.
         name = weights.name if weights.name in ONNX_FILES else "model.onnx"
         shutil.copy2(weights, dest / name)
-        for data in (weights.with_name(weights.name + ".data"), weights.with_name(weights.name + "_data")):
+        for data in (
+            weights.with_name(weights.name + ".data"),
+            weights.with_name(weights.name + "_data"),
+        ):
             if data.is_file():
                 shutil.copy2(data, dest / data.name)
     else:

@@ -1,4 +1,5 @@
-"""Serve ``extract_entities`` and encoderfile's ``run_encoder`` over MCP (official ``mcp`` SDK): stdio or Streamable HTTP.
+"""Serve ``extract_entities`` and encoderfile's ``run_encoder`` over MCP (official ``mcp``
+SDK): stdio or Streamable HTTP.
 
 The tool runs through the server's ``InferenceService``, so MCP calls get the same request
 merging, limits (texts per call, characters per text) and timeouts as ``nerve serve``.
@@ -14,10 +15,10 @@ from typing import Any
 from ..engine.core import Engine
 from ..server.metrics import ServerMetrics
 from ..server.service import InferenceService
-from .settings import MCP_PATH, McpSettings
 from .run_encoder import DESCRIPTION as RUN_ENCODER_DESCRIPTION
 from .run_encoder import TOOL_NAME as RUN_ENCODER
 from .run_encoder import make_run_encoder
+from .settings import MCP_PATH, McpSettings
 from .tool import DESCRIPTION, TOOL_NAME, make_tool
 
 log = logging.getLogger("nerve.mcp")
