@@ -157,6 +157,9 @@ class BuildConfig:
     # One line each: what nerve does instead of a key it cannot apply, unknown keys, and
     # deprecated path resolution. The build command prints them.
     notices: tuple[str, ...] = ()
+    # The working directory relative paths were resolved from (`--directory`); the default
+    # output goes there too.
+    cwd: Path = field(default_factory=Path.cwd)
 
 
 def load_config(path: Path, cwd: Path | None = None) -> BuildConfig:
@@ -265,6 +268,7 @@ def parse_config(data: object, source: Path, cwd: Path | None = None) -> BuildCo
         else r.existing_path(enc["base_binary_path"], "encoderfile.base_binary_path"),
         target=_target(enc.get("target"), r),
         notices=tuple(r.notices),
+        cwd=r.cwd,
     )
 
 
@@ -374,18 +378,27 @@ def _target(value: object, r: _Reader) -> str | None:
     if value is None:
         return None
     target = _string(value, r.where, "encoderfile.target")
-    if not _TARGET.match(target):
+    notice = target_notice(target, "encoderfile.target")
+    if notice is None:
         raise r.error(
             f"encoderfile.target {target!r} is not a target triple such as x86_64-unknown-linux-gnu"
         )
-    host = host_target()
-    if target != host:
-        r.notices.append(
-            f"encoderfile.target is {target}; nerve builds for the machine it runs on ({host}) "
-            f"— build on a {target} machine for that platform (a --bundle-only .nerve file "
-            "runs anywhere)"
-        )
+    if notice:
+        r.notices.append(notice)
     return target
+
+
+def target_notice(target: str, what: str) -> str | None:
+    """None: not a target triple; "": this machine; else the notice for a foreign target."""
+    if not _TARGET.match(target):
+        return None
+    host = host_target()
+    if target == host:
+        return ""
+    return (
+        f"{what} is {target}; nerve builds for the machine it runs on ({host}) — build on a "
+        f"{target} machine for that platform (a --bundle-only .nerve file runs anywhere)"
+    )
 
 
 # -- nerve: -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def output_path(config: BuildConfig, override: Path | None, bundle_only: bool) -
     path = (
         override
         or config.output_path
-        or Path.cwd() / (config.name + (SUFFIX if bundle_only else ""))
+        or config.cwd / (config.name + (SUFFIX if bundle_only else ""))
     )
     path = Path(path).absolute()
     if path.is_dir():
