@@ -12,7 +12,7 @@ import logging
 import os
 
 from ..errors import MissingExtra
-from ..server.flags import add_limit_options
+from ..server.flags import add_limit_options, add_runtime_options, add_tls_options
 
 # (import name, pip name) of what the server needs beyond the base install.
 _SERVER_PACKAGES = (
@@ -47,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
     add_limit_options(p)
+    add_tls_options(p)
+    add_runtime_options(p)
     p.set_defaults(run=run)
 
 

@@ -12,6 +12,7 @@ from .errors import ListenError
 from .grpc_service import SERVICE_NAME, TokenClassificationServicer
 from .proto import token_classification_pb2_grpc
 from .service import InferenceService
+from .tls import grpc_credentials
 
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
@@ -78,8 +79,12 @@ class GrpcTransport:
         address = (
             f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
         )
+        credentials = grpc_credentials(config)
         try:
-            self.port = self._server.add_insecure_port(address)
+            if credentials is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, credentials)
         except RuntimeError as exc:
             raise ListenError(f"cannot listen for gRPC on {address}: {exc}") from None
         self.address = address
