@@ -52,6 +52,9 @@ class ServerConfig:
     disable_cpu_fallback: bool = False
     with_arena_allocator: bool = False
     device_id: int | None = None
+    # OpenTelemetry request traces over OTLP/gRPC (nerve.server.tracing).
+    enable_otel: bool = False
+    otel_exporter_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -147,6 +150,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "disable_cpu_fallback": _parse_bool,
     "with_arena_allocator": _parse_bool,
     "device_id": _optional_int,
+    "enable_otel": _parse_bool,
+    "otel_exporter_url": _optional_str,
 }
 
 

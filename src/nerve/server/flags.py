@@ -60,3 +60,17 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
         help="use ONNX Runtime's CPU memory arena (default off)",
     )
     p.add_argument("--device-id", type=int, help="device of the execution provider (default 0)")
+
+
+def add_otel_options(p: argparse.ArgumentParser) -> None:
+    """OpenTelemetry request traces (encoderfile's flags; needs the ``otel`` extra)."""
+    p.add_argument(
+        "--enable-otel",
+        action="store_const",
+        const=True,
+        help="export a trace per request (tokenize/queue/model/decode spans) over OTLP/gRPC",
+    )
+    p.add_argument(
+        "--otel-exporter-url",
+        help="OTLP/gRPC collector (default http://localhost:4317)",
+    )

@@ -21,6 +21,7 @@ from .http.app import create_app
 from .metrics import ServerMetrics
 from .service import InferenceService
 from .tls import check_tls, uvicorn_tls
+from .tracing import request_tracer
 
 log = logging.getLogger("nerve.server")
 
@@ -74,7 +75,8 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
     """Serve ``engine`` until ``stop`` is set (by default: on SIGTERM or SIGINT)."""
     check_tls(config)  # a bad certificate/key pair: one clear error before anything listens
     stop = stop or asyncio.Event()
-    service = InferenceService(engine, config, ServerMetrics())
+    tracer = request_tracer(config, engine.model_id)
+    service = InferenceService(engine, config, ServerMetrics(), tracer=tracer)
     service.start()
     http: _HttpServer | None = None
     http_task: asyncio.Task[None] | None = None
@@ -98,6 +100,7 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
         finally:
             await _shutdown(config, http, http_task, grpc_transport)
             await asyncio.to_thread(service.close)
+            await asyncio.to_thread(tracer.shutdown)
     log.info("stopped")
 
 

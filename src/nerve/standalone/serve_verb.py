@@ -19,7 +19,12 @@ from typing import Any
 
 from ..bundle.manifest import Manifest
 from ..server.config import ServerConfig, env_name, resolve_config
-from ..server.flags import add_limit_options, add_runtime_options, add_tls_options
+from ..server.flags import (
+    add_limit_options,
+    add_otel_options,
+    add_runtime_options,
+    add_tls_options,
+)
 from .embedded import EmbeddedModel
 
 # encoderfile's default: every IPv4 interface.
@@ -48,6 +53,8 @@ _PASSTHROUGH = (
     "disable_cpu_fallback",
     "with_arena_allocator",
     "device_id",
+    "enable_otel",
+    "otel_exporter_url",
 )
 
 log = logging.getLogger("nerve.standalone")
@@ -70,6 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_limit_options(p)
     add_tls_options(p)
     add_runtime_options(p)
+    add_otel_options(p)
     p.set_defaults(run=run)
 
 
