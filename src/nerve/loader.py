@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import Backend
+from .backends.ort_options import OrtOptions
 from .engine.core import Engine
 from .errors import InvalidInput, ModelLoadError
 from .model.resolve import Resolver, default_model_dir, resolve_model
@@ -59,7 +60,13 @@ def make_backend(
     device: str,
     dtype: str | None,
     threads: int | None,
+    ort_options: OrtOptions | None = None,
 ) -> Backend:
+    if ort_options is not None and not ort_options.is_default and kind != "onnx":
+        raise InvalidInput(
+            "--execution-provider and the other ONNX Runtime options need the onnx backend "
+            "(--backend onnx, with an ONNX export)"
+        )
     if kind == "onnx":
         if device != "cpu":
             raise InvalidInput(f"the onnx backend runs on cpu only, not {device!r}")
@@ -69,7 +76,7 @@ def make_backend(
             )
         from .backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(model_dir, spec, threads=threads)
+        return OnnxBackend(model_dir, spec, threads=threads, ort_options=ort_options)
     from .backends.torch_backend import TorchBackend
 
     return TorchBackend(model_dir, spec, device=device, dtype=dtype or "float32", threads=threads)
@@ -86,6 +93,7 @@ def load(
     revision: str | None = None,
     resolver: Resolver | None = None,
     model_id: str | None = None,
+    ort_options: OrtOptions | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
@@ -107,7 +115,7 @@ def load(
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
     kind = choose_backend(model_dir, backend, device)
-    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads)
+    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads, ort_options)
     # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
     # every command honours it.
     engine_backend = with_model_transform(model_dir, backend_)
@@ -136,6 +144,7 @@ def load(
         "threads": threads,
         "max_batch_tokens": max_batch_tokens,
         "model_id": model_id,
+        "ort_options": ort_options,
     }
     return engine
 

@@ -34,3 +34,15 @@ def write_config(tmp_path: Path, onnx_model_dir: Path) -> WriteConfig:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def runtime_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One runtime executable per test session: compiled (minutes) on first use, then every
+    executable build of the session only appends its model to it (seconds)."""
+    pytest.importorskip("PyInstaller")
+    from nerve.build.runtime import ensure_runtime
+
+    cache = tmp_path_factory.mktemp("nerve-runtime")
+    ensure_runtime(cache, say=lambda line: None)
+    return cache

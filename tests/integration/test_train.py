@@ -117,9 +117,7 @@ def test_joined_training_adds_runs_of_sentences(tiny_model_dir: Any, tmp_path: P
     assert nerve.load(out, backend="torch").predict_words([["Peter", "Blackburn"]])[0].labels
 
 
-def test_second_stage_keeps_the_head_and_labels_every_piece(
-    trained: Path, tmp_path: Path
-) -> None:
+def test_second_stage_keeps_the_head_and_labels_every_piece(trained: Path, tmp_path: Path) -> None:
     logged: list[str] = []
     out = tmp_path / "stage2"
     cfg = _config(

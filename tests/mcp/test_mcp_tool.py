@@ -47,7 +47,7 @@ def call(engine: nerve.Engine, calls: list[dict[str, object]], **limits: Any) ->
     async def scenario() -> list[Any]:
         async with Client(server) as client:
             tools = await client.list_tools()
-            assert [t.name for t in tools.tools] == [TOOL_NAME]
+            assert [t.name for t in tools.tools] == [TOOL_NAME, "run_encoder"]
             return [await client.call_tool(TOOL_NAME, args) for args in calls]
 
     try:

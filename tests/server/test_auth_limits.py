@@ -68,7 +68,7 @@ def test_the_key_opens_them(guarded: ServerProcess, headers: dict[str, str]) -> 
 
 
 def test_health_and_the_page_need_no_key(guarded: ServerProcess) -> None:
-    assert httpx.get(guarded.url + "/health", timeout=10).text == "OK"
+    assert httpx.get(guarded.url + "/health", timeout=10).json() == "OK!"
     assert httpx.get(guarded.url + "/", timeout=10).status_code == 200
 
 

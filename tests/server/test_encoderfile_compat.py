@@ -91,7 +91,7 @@ def test_seed_curl_predict_example_2_with_metadata(server: ServerProcess, engine
 def test_seed_curl_health_and_model(server: ServerProcess, engine: Engine) -> None:
     out = curl("-i", f"{server.url}/health")
     assert out.startswith("HTTP/1.1 200")
-    assert out.rstrip().endswith("OK")
+    assert out.rstrip().endswith('"OK!"')
     model = json.loads(curl(f"{server.url}/model"))
     assert model == {
         "model_id": engine.model_id,

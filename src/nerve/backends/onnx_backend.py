@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from ..model.spec import ModelSpec
+from .ort_options import OrtOptions, apply_options
 
 # Tried in order when no file is named: nerve's name first, then optimum's quantized name.
 ONNX_FILES = ("model.onnx", "model_quantized.onnx")
@@ -129,15 +130,19 @@ class OnnxBackend:
         spec: ModelSpec,
         threads: int | None = None,
         onnx_file: str | None = None,
+        ort_options: OrtOptions | None = None,
     ) -> None:
         ort = _ort()
         model_dir = Path(model_dir)
         self.path = find_onnx_file(model_dir, onnx_file)
+        session_options = _session_options()
+        providers = apply_options(ort_options or OrtOptions(), session_options, ort)
+        self.providers = providers
         try:
             self._session = ort.InferenceSession(
                 str(self.path),
-                _session_options(),
-                providers=["CPUExecutionProvider"],
+                session_options,
+                providers=providers,
                 disabled_optimizers=list(_DISABLED_OPTIMIZERS),
             )
         except Exception as exc:  # ORT raises its own exception types for a bad file

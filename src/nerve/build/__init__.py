@@ -4,6 +4,7 @@ safetensors also needs the ``export`` extra."""
 
 from __future__ import annotations
 
+from .api import EncoderfileBuilder, build_from_config, read_metadata
 from .config import BuildConfig, NerveOptions, load_config, parse_config
 from .errors import BuildError
 from .pipeline import BuildResult, build, output_path
@@ -12,9 +13,12 @@ __all__ = [
     "BuildConfig",
     "BuildError",
     "BuildResult",
+    "EncoderfileBuilder",
     "NerveOptions",
     "build",
+    "build_from_config",
     "load_config",
     "output_path",
     "parse_config",
+    "read_metadata",
 ]

@@ -1,32 +1,36 @@
-"""The build config: encoderfile's YAML, plus nerve's optional ``nerve:`` mapping.
+"""The build config: encoderfile's YAML, read with encoderfile's meaning, plus nerve's
+optional ``nerve:`` mapping.
 
 ```yaml
-encoderfile:                      # encoderfile's keys, unchanged
+encoderfile:                      # encoderfile's keys (docs/build.md has the full table)
   name: ner-tagger                # model_id in responses; also the default file name
-  version: "1.0.0"
-  path: ./ner-model               # HF safetensors dir or ONNX export (relative to this file)
+  version: "1.0.0"                # optional: encoderfile's default is 0.1.0
+  path: ./ner-model               # a directory, or a mapping of files (see ModelFiles)
   model_type: token_classification
-  output_path: ./build/ner-tagger # optional (relative to this file)
-  transform: |                    # optional Lua Postprocess(arr)
+  output_path: ./build/ner-tagger # optional
+  transform: |                    # optional Lua Postprocess(arr), or {path: file.lua}
     function Postprocess(arr) return arr:softmax(3) end
+  lua_libs: [math, string]        # optional: the Lua libraries the transform gets
+  tokenizer: {max_length: 256}    # optional: encoderfile's tokenizer overrides
+  validate_transform: true        # optional
+  cache_dir: ~/.cache/nerve       # optional: where the runtime executable is cached
+  base_binary_path: ./runtime     # optional: a prebuilt nerve runtime executable
+  target: x86_64-unknown-linux-gnu
 nerve:                            # optional; nerve only (encoderfile never reads it)
   aggregation: word               # default strategy of `infer --format json` and the MCP tool
   precision: float32              # float32 | int8 (int8: quantized on export / checked for ONNX)
   transform_output: auto          # auto | logits | probabilities (see docs/build.md)
   transform_timeout: 5            # seconds per call
   transform_memory_mb: 256
-  threads: 2                      # model threads of the executable (default: all cores)
-  limits:                         # defaults of `serve` (its flags and NERVE_* win)
-    max_batch_tokens: 16384
-    max_concurrent_requests: 512
-    max_client_batch_size: 32
-    max_input_chars: 100000
-    max_body_bytes: 8388608
-    request_timeout: 60
-    strict_length: false
+  threads: 2
+  limits: {max_batch_tokens: 16384}
 ```
 
-Unknown keys are errors at every level: a typo must not silently build something else.
+Like encoderfile, keys nerve does not know at the top level and under ``encoderfile:`` are
+ignored — with a warning here, so a typo is still seen. Under ``nerve:`` (nerve's own
+mapping) an unknown key is an error. Relative paths resolve from the working directory, as
+in encoderfile; a path that exists only relative to the config file (how nerve used to
+resolve them) is still found, with a deprecation notice.
 """
 
 from __future__ import annotations
@@ -37,16 +41,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..standalone.target import host_target
 from ..types import DEFAULT_AGGREGATION, Aggregation
 from .errors import BuildError
 
 MODEL_TYPE = "token_classification"
+# encoderfile's other model types: understood, refused with the reason.
+OTHER_MODEL_TYPES = ("embedding", "sequence_classification", "sentence_embedding")
 PRECISIONS = ("float32", "int8")
 TRANSFORM_OUTPUTS = ("auto", "logits", "probabilities")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+DEFAULT_VERSION = "0.1.0"  # encoderfile's default when `version` is missing
+
+# The Lua libraries a transform may ask for. encoderfile's default set is table, string and
+# math; nerve's default adds utf8. The others would break the sandbox: io/os/package/debug
+# reach the host, and a coroutine runs outside the hook that enforces the time limit.
+LUA_LIBS_ALLOWED = ("table", "string", "math", "utf8")
+LUA_LIBS_REFUSED = {
+    "io": "file access",
+    "os": "process and file access",
+    "package": "loading code from disk",
+    "debug": "reaching outside the sandbox",
+    "coroutine": "code that runs outside the transform's time limit",
+}
 
 _TOP_KEYS = ("encoderfile", "nerve")
-_ENCODERFILE_KEYS = ("name", "version", "path", "model_type", "output_path", "transform")
+_ENCODERFILE_KEYS = (
+    "name",
+    "version",
+    "path",
+    "model_type",
+    "output_path",
+    "cache_dir",
+    "base_binary_path",
+    "transform",
+    "tokenizer",
+    "lua_libs",
+    "validate_transform",
+    "target",
+)
+_PATH_KEYS = ("model_config_path", "model_weights_path", "tokenizer_path", "tokenizer_config_path")
+_TOKENIZER_KEYS = ("pad_strategy", "truncation_side", "truncation_strategy", "max_length", "stride")
+_TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 _NERVE_KEYS = (
     "aggregation",
     "precision",
@@ -66,6 +101,8 @@ LIMIT_KEYS: dict[str, tuple[type, ...]] = {
     "request_timeout": (int, float),
     "strict_length": (bool,),
 }
+# arch-vendor-os[-env], as in x86_64-unknown-linux-gnu or aarch64-apple-darwin.
+_TARGET = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+-[a-z0-9_]+(-[a-z0-9_]+)?$")
 
 
 @dataclass(frozen=True)
@@ -80,18 +117,52 @@ class NerveOptions:
 
 
 @dataclass(frozen=True)
+class ModelFiles:
+    """``path:`` given as a mapping of files instead of a directory."""
+
+    config: Path
+    weights: Path
+    tokenizer: Path
+    tokenizer_config: Path | None = None
+
+
+@dataclass(frozen=True)
+class TokenizerSettings:
+    """encoderfile's ``tokenizer:`` overrides (see ``nerve.build.tokenizer``)."""
+
+    max_length: int | None = None
+    pad_fixed: int | None = None  # pad_strategy {fixed: N}; None: batch_longest
+    truncation_side: str | None = None
+    truncation_strategy: str | None = None
+    stride: int | None = None
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     name: str
     version: str
-    path: Path  # the model directory, absolute
+    path: Path  # the model directory, absolute (for a file mapping: the weights' folder)
     output_path: Path | None  # absolute; None: decided by the command
-    transform: str | None
+    transform: str | None  # the Lua source (inline, or read from transform.path)
     nerve: NerveOptions
     source: Path  # the YAML file
     model_type: str = MODEL_TYPE
+    files: ModelFiles | None = None
+    lua_libs: tuple[str, ...] | None = None  # None: nerve's default set
+    tokenizer: TokenizerSettings = field(default_factory=TokenizerSettings)
+    validate_transform: bool = True
+    cache_dir: Path | None = None
+    base_binary_path: Path | None = None
+    target: str | None = None
+    # One line each: what nerve does instead of a key it cannot apply, unknown keys, and
+    # deprecated path resolution. The build command prints them.
+    notices: tuple[str, ...] = ()
+    # The working directory relative paths were resolved from (`--directory`); the default
+    # output goes there too.
+    cwd: Path = field(default_factory=Path.cwd)
 
 
-def load_config(path: Path) -> BuildConfig:
+def load_config(path: Path, cwd: Path | None = None) -> BuildConfig:
     """Read and validate a build config file."""
     import yaml
 
@@ -104,42 +175,233 @@ def load_config(path: Path) -> BuildConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BuildError(f"{path} is not valid YAML: {exc}") from None
-    return parse_config(data, path)
+    return parse_config(data, path, cwd)
 
 
-def parse_config(data: object, source: Path) -> BuildConfig:
-    where = str(source)
+class _Reader:
+    """Validation state for one file: where it is, how relative paths resolve, notices."""
+
+    def __init__(self, source: Path, cwd: Path | None) -> None:
+        self.where = str(source)
+        self.cwd = (cwd or Path.cwd()).absolute()
+        self.base = source.parent.absolute()
+        self.notices: list[str] = []
+
+    def error(self, message: str) -> BuildError:
+        return BuildError(f"{self.where}: {message}")
+
+    def existing_path(self, value: object, what: str) -> Path:
+        """A path that should exist: from the working directory (encoderfile's rule), else
+        from the config's folder (nerve's old rule) with a deprecation notice."""
+        raw = Path(_string(value, self.where, what)).expanduser()
+        if raw.is_absolute():
+            return raw
+        from_cwd = self.cwd / raw
+        from_file = self.base / raw
+        if not from_cwd.exists() and from_file.exists() and from_file != from_cwd:
+            self.notices.append(
+                f"{what}: {raw} is not in the working directory {self.cwd}; using "
+                f"{from_file} (relative to the config file: deprecated, encoderfile resolves "
+                "from the working directory)"
+            )
+            return from_file
+        return from_cwd
+
+    def new_path(self, value: object, what: str) -> Path:
+        """A path the build creates: from the working directory, as in encoderfile."""
+        raw = Path(_string(value, self.where, what)).expanduser()
+        if raw.is_absolute():
+            return raw
+        if self.base != self.cwd:
+            self.notices.append(
+                f"{what}: {raw} resolves from the working directory ({self.cwd / raw}), as in "
+                f"encoderfile; nerve used to resolve it from the config's folder ({self.base})"
+            )
+        return self.cwd / raw
+
+
+def parse_config(data: object, source: Path, cwd: Path | None = None) -> BuildConfig:
+    r = _Reader(Path(source), cwd)
+    where = r.where
     top = _mapping(data, where, "the file")
-    _known(top, _TOP_KEYS, where, "the top level")
+    _warn_unknown(top, _TOP_KEYS, r, "the top level")
     if "encoderfile" not in top:
-        raise BuildError(f"{where}: missing the `encoderfile:` mapping")
+        raise r.error("missing the `encoderfile:` mapping")
     enc = _mapping(top["encoderfile"], where, "encoderfile")
-    _known(enc, _ENCODERFILE_KEYS, where, "encoderfile")
-    base = source.parent.resolve()
+    _warn_unknown(enc, _ENCODERFILE_KEYS, r, "encoderfile")
     name = _name(_required(enc, "name", where), where)
     model_type = _string(_required(enc, "model_type", where), where, "encoderfile.model_type")
     if model_type != MODEL_TYPE:
-        raise BuildError(
-            f"{where}: encoderfile.model_type is {model_type!r}; nerve builds only "
-            f"{MODEL_TYPE!r} models"
+        known = (MODEL_TYPE, *OTHER_MODEL_TYPES)
+        if model_type not in known:
+            raise r.error(f"encoderfile.model_type {model_type!r} is not one of {list(known)}")
+        raise r.error(
+            f"encoderfile.model_type is {model_type!r}; nerve builds only {MODEL_TYPE!r} "
+            "models (it is a named-entity engine)"
         )
+    path, files = _model_path(_required(enc, "path", where), r)
     output = enc.get("output_path")
-    transform = enc.get("transform")
-    if transform is not None:
-        transform = _string(transform, where, "encoderfile.transform")
+    transform = _transform(enc.get("transform"), r)
+    lua_libs = _lua_libs(enc.get("lua_libs"), r)
+    if lua_libs is not None and transform is None:
+        r.notices.append("encoderfile.lua_libs is set but there is no transform: nothing uses it")
+    validate = enc.get("validate_transform", True)
+    if not isinstance(validate, bool):
+        raise r.error(f"encoderfile.validate_transform must be true or false, got {validate!r}")
     return BuildConfig(
         name=name,
-        version=_version(_required(enc, "version", where), where),
-        path=base / _string(_required(enc, "path", where), where, "encoderfile.path"),
-        output_path=None
-        if output is None
-        else base / _string(output, where, "encoderfile.output_path"),
+        version=_version(enc.get("version"), where),
+        path=path,
+        output_path=None if output is None else r.new_path(output, "encoderfile.output_path"),
         transform=transform,
         nerve=_nerve(top.get("nerve"), where),
-        source=source,
+        source=Path(source),
+        files=files,
+        lua_libs=lua_libs,
+        tokenizer=_tokenizer(enc.get("tokenizer"), r),
+        validate_transform=validate,
+        cache_dir=None
+        if enc.get("cache_dir") is None
+        else r.new_path(enc["cache_dir"], "encoderfile.cache_dir"),
+        base_binary_path=None
+        if enc.get("base_binary_path") is None
+        else r.existing_path(enc["base_binary_path"], "encoderfile.base_binary_path"),
+        target=_target(enc.get("target"), r),
+        notices=tuple(r.notices),
+        cwd=r.cwd,
     )
 
 
+# -- encoderfile keys -------------------------------------------------------------------------
+def _model_path(value: object, r: _Reader) -> tuple[Path, ModelFiles | None]:
+    if not isinstance(value, dict):
+        return r.existing_path(value, "encoderfile.path"), None
+    _warn_unknown(value, _PATH_KEYS, r, "encoderfile.path")
+    required = _PATH_KEYS[:3]
+    missing = [k for k in required if value.get(k) is None]
+    if missing:
+        raise r.error(
+            f"encoderfile.path is a mapping of files but lacks {', '.join(missing)} "
+            f"(it needs {', '.join(required)}; tokenizer_config_path is optional)"
+        )
+    paths = {k: r.existing_path(value[k], f"encoderfile.path.{k}") for k in required}
+    tok_config = value.get("tokenizer_config_path")
+    files = ModelFiles(
+        config=paths["model_config_path"],
+        weights=paths["model_weights_path"],
+        tokenizer=paths["tokenizer_path"],
+        tokenizer_config=None
+        if tok_config is None
+        else r.existing_path(tok_config, "encoderfile.path.tokenizer_config_path"),
+    )
+    return files.weights.parent, files
+
+
+def _transform(value: object, r: _Reader) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        _warn_unknown(value, ("path",), r, "encoderfile.transform")
+        if value.get("path") is None:
+            raise r.error("encoderfile.transform is a mapping without `path` (the Lua file)")
+        path = r.existing_path(value["path"], "encoderfile.transform.path")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise r.error(
+                f"cannot read encoderfile.transform.path {path}: {exc.strerror or exc}"
+            ) from None
+    else:
+        text = _string(value, r.where, "encoderfile.transform")
+    # encoderfile trims the script; an empty one is no transform there, an error here.
+    text = text.strip()
+    if not text:
+        raise r.error("encoderfile.transform is empty")
+    return text
+
+
+def _lua_libs(value: object, r: _Reader) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise r.error(f"encoderfile.lua_libs must be a list of library names, got {value!r}")
+    libs: list[str] = []
+    for lib in value:
+        if lib in LUA_LIBS_REFUSED:
+            raise r.error(
+                f"encoderfile.lua_libs: nerve does not give transforms the {lib!r} library "
+                f"({LUA_LIBS_REFUSED[lib]} would defeat the sandbox); allowed: "
+                f"{', '.join(LUA_LIBS_ALLOWED)}"
+            )
+        if lib not in LUA_LIBS_ALLOWED:
+            known = [*LUA_LIBS_ALLOWED, *LUA_LIBS_REFUSED]
+            raise r.error(f"encoderfile.lua_libs: unknown library {lib!r}; known: {known}")
+        if lib not in libs:
+            libs.append(lib)
+    return tuple(libs)
+
+
+def _tokenizer(value: object, r: _Reader) -> TokenizerSettings:
+    if value is None:
+        return TokenizerSettings()
+    tok = _mapping(value, r.where, "encoderfile.tokenizer")
+    _warn_unknown(tok, _TOKENIZER_KEYS, r, "encoderfile.tokenizer")
+    side = tok.get("truncation_side")
+    if side is not None and side not in ("left", "right"):
+        raise r.error(f"encoderfile.tokenizer.truncation_side must be left or right, got {side!r}")
+    strategy = tok.get("truncation_strategy")
+    if strategy is not None and strategy not in _TRUNCATION_STRATEGIES:
+        raise r.error(
+            f"encoderfile.tokenizer.truncation_strategy {strategy!r} is not one of "
+            f"{list(_TRUNCATION_STRATEGIES)}"
+        )
+    return TokenizerSettings(
+        max_length=_optional_int(tok.get("max_length"), r, "encoderfile.tokenizer.max_length"),
+        pad_fixed=_pad_fixed(tok.get("pad_strategy"), r),
+        truncation_side=side,
+        truncation_strategy=strategy,
+        stride=_optional_int(tok.get("stride"), r, "encoderfile.tokenizer.stride", minimum=0),
+    )
+
+
+def _pad_fixed(value: object, r: _Reader) -> int | None:
+    if value is None or value == "batch_longest":
+        return None
+    if isinstance(value, dict) and set(value) == {"fixed"}:
+        return _optional_int(value["fixed"], r, "encoderfile.tokenizer.pad_strategy.fixed")
+    raise r.error(
+        f"encoderfile.tokenizer.pad_strategy must be batch_longest or {{fixed: N}}, got {value!r}"
+    )
+
+
+def _target(value: object, r: _Reader) -> str | None:
+    if value is None:
+        return None
+    target = _string(value, r.where, "encoderfile.target")
+    notice = target_notice(target, "encoderfile.target")
+    if notice is None:
+        raise r.error(
+            f"encoderfile.target {target!r} is not a target triple such as x86_64-unknown-linux-gnu"
+        )
+    if notice:
+        r.notices.append(notice)
+    return target
+
+
+def target_notice(target: str, what: str) -> str | None:
+    """None: not a target triple; "": this machine; else the notice for a foreign target."""
+    if not _TARGET.match(target):
+        return None
+    host = host_target()
+    if target == host:
+        return ""
+    return (
+        f"{what} is {target}; nerve builds for the machine it runs on ({host}) — build on a "
+        f"{target} machine for that platform (a --bundle-only .nerve file runs anywhere)"
+    )
+
+
+# -- nerve: -----------------------------------------------------------------------------------
 def _nerve(data: object, where: str) -> NerveOptions:
     if data is None:
         return NerveOptions()
@@ -210,6 +472,17 @@ def _known(mapping: Mapping[str, Any], known: tuple[str, ...], where: str, what:
         )
 
 
+def _warn_unknown(
+    mapping: Mapping[str, Any], known: tuple[str, ...], r: _Reader, what: str
+) -> None:
+    """encoderfile ignores keys it does not know; nerve ignores them too, but says so."""
+    unknown = sorted(str(k) for k in mapping if k not in known)
+    if unknown:
+        r.notices.append(
+            f"warning: ignoring unknown key(s) {unknown} in {what} (known: {', '.join(known)})"
+        )
+
+
 def _required(mapping: Mapping[str, Any], key: str, where: str) -> object:
     if mapping.get(key) is None:
         raise BuildError(f"{where}: encoderfile.{key} is required")
@@ -223,21 +496,38 @@ def _string(value: object, where: str, what: str) -> str:
 
 
 def _name(value: object, where: str) -> str:
+    # encoderfile takes any string (spaces included); nerve refuses only what cannot be a
+    # file name: a path separator or a control character.
     name = _string(value, where, "encoderfile.name")
-    if not _NAME.match(name):
+    if len(name) > 128 or any(c in name for c in "/\\") or not name.isprintable():
         raise BuildError(
-            f"{where}: encoderfile.name {name!r} must be 1-128 letters, digits, '.', '_' or "
-            "'-' (it names the executable and is the model_id)"
+            f"{where}: encoderfile.name {name!r} must be at most 128 printable characters "
+            "without '/' or '\\' (it names the executable and is the model_id)"
+        )
+    if name.strip() != name or name in (".", ".."):
+        raise BuildError(
+            f"{where}: encoderfile.name {name!r} must not start or end with a space, or be "
+            "'.' or '..' (it names the executable)"
         )
     return name
 
 
 def _version(value: object, where: str) -> str:
+    if value is None:
+        return DEFAULT_VERSION
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise BuildError(
             f'{where}: encoderfile.version must be a string; quote it: version: "{value}"'
         )
     return _string(value, where, "encoderfile.version")
+
+
+def _optional_int(value: object, r: _Reader, what: str, minimum: int = 1) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise r.error(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return value
 
 
 def _number(value: object, where: str, what: str) -> float:

@@ -9,6 +9,7 @@ everything with the SHA-256 of every file. Nothing here writes outside ``staging
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from ..engine.core import Engine
 from ..errors import NerveError
 from .config import BuildConfig
 from .errors import BuildError
+from .sources import gather_files
+from .tokenizer import apply_tokenizer_settings
 
 REQUIRED_FILES = ("config.json", "tokenizer.json")
 # Copied from an ONNX directory when present; the runtime reads nothing else.
@@ -76,19 +79,23 @@ def source_kind(path: Path) -> str:
 
 
 def stage_model(config: BuildConfig, staging: Path, say: Say) -> StagedModel:
+    if config.files is not None:
+        # `path:` as a mapping of files: one directory, then the same steps as for a folder.
+        config = dataclasses.replace(config, path=gather_files(config.files, staging / "source"))
     kind = source_kind(config.path)
-    out = staging / config.name
+    out = staging / "model"
     if kind == "safetensors":
         say("Exporting to ONNX...")
         _export(config, out)
     else:
         _copy_onnx(config.path, out, config.nerve.precision)
+    apply_tokenizer_settings(config.tokenizer, out, say)
     engine = _load(out, config)
     precision = _check_precision(engine, config)
     transform = None
     if config.transform is not None:
-        say("Checking transform...")
-        transform = resolve_transform(config, engine)
+        say("Checking transform..." if config.validate_transform else "Compiling transform...")
+        transform = resolve_transform(config, engine, say)
     files = [p.name for p in sorted(out.iterdir()) if p.is_file() and p.name != MANIFEST_FILE]
     manifest = Manifest(
         name=config.name,
@@ -101,7 +108,7 @@ def stage_model(config: BuildConfig, staging: Path, say: Say) -> StagedModel:
     )
     write_manifest(out, manifest)
     staged = StagedModel(out, manifest, engine.labels, kind)
-    check_staged(staged)
+    check_staged(staged, strict=config.validate_transform, say=say)
     return staged
 
 
@@ -160,8 +167,13 @@ def probe_batch(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     return pad_rows(rows, engine.spec.encoder.pad_token_id)
 
 
-def resolve_transform(config: BuildConfig, engine: Engine) -> TransformSpec:
-    """Compile the transform, run it on the model's real logits, settle its output kind."""
+def resolve_transform(config: BuildConfig, engine: Engine, say: Say = print) -> TransformSpec:
+    """Compile the transform, run it on the model's real logits, settle its output kind.
+
+    With ``validate_transform: false`` (encoderfile's switch) only compiling must succeed: a
+    failing probe run is a notice, and the output kind falls back to ``logits`` unless
+    ``nerve.transform_output`` names it.
+    """
     from ..transform import TransformError, is_distribution
     from ..transform.backend import compile_transform
 
@@ -172,13 +184,24 @@ def resolve_transform(config: BuildConfig, engine: Engine) -> TransformSpec:
         output="logits",
         timeout_s=opts.transform_timeout,
         memory_mb=opts.transform_memory_mb,
+        lua_libs=None if config.lua_libs is None else list(config.lua_libs),
     )
     ids, mask = probe_batch(engine)
     try:
         transform = compile_transform(draft)
-        values = transform(engine.backend.forward(ids, mask))
     except TransformError as exc:
         raise BuildError(f"{where}: {exc.message}") from None
+    try:
+        values = transform(engine.backend.forward(ids, mask))
+    except TransformError as exc:
+        if config.validate_transform:
+            raise BuildError(f"{where}: {exc.message}") from None
+        output = "logits" if opts.transform_output == "auto" else opts.transform_output
+        say(
+            f"note: validate_transform is false: the transform fails on the probe texts "
+            f"({exc.message}); building anyway, its output read as {output}"
+        )
+        return dataclasses.replace(draft, output=output)
     probabilities = is_distribution(values, mask)
     output = opts.transform_output
     if output == "auto":
@@ -188,18 +211,26 @@ def resolve_transform(config: BuildConfig, engine: Engine) -> TransformSpec:
             f"{where}: nerve.transform_output is probabilities, but on the probe texts the "
             "transform's rows are not probability distributions (non-negative, summing to 1)"
         )
-    return TransformSpec(draft.lua, output, draft.timeout_s, draft.memory_mb)
+    return dataclasses.replace(draft, output=output)
 
 
-def check_staged(staged: StagedModel) -> None:
-    """Load the staged directory exactly as the executable will and run the probe texts."""
+def check_staged(staged: StagedModel, *, strict: bool = True, say: Say = print) -> None:
+    """Load the staged directory exactly as the executable will and run the probe texts.
+
+    ``strict=False`` (``validate_transform: false``): a failing run is a notice, not an error.
+    """
     from ..standalone.engine import load_embedded
 
     try:
         engine = load_embedded(staged.dir, threads=1)
         engine(list(PROBE_TEXTS))
     except NerveError as exc:
-        raise BuildError(f"the staged model fails on a probe text: {exc.message}") from None
+        if strict:
+            raise BuildError(f"the staged model fails on a probe text: {exc.message}") from None
+        say(
+            "note: validate_transform is false; the built model fails on a probe text: "
+            f"{exc.message}"
+        )
 
 
 def _defaults(config: BuildConfig) -> dict[str, object]:

@@ -1,5 +1,8 @@
 """``build``: config → validated, staged model → one executable (or one ``.nerve`` archive).
 
+An executable is nerve's runtime executable (compiled once and cached, ``nerve.build.runtime``)
+with the model's ``.nerve`` bundle appended (``nerve.bundle.appended``).
+
 All intermediate files live in a temporary directory; the output appears only when complete
 (a failed build leaves no output file, and an existing one untouched).
 """
@@ -11,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bundle.appended import append_bundle
 from ..bundle.archive import SUFFIX, write_bundle
 from .config import BuildConfig
 from .errors import BuildError
 from .model import stage_model
+from .runtime import cached_runtime, ensure_runtime, usable_base_binary
 
 Say = Callable[[str], None]
 
@@ -31,7 +36,7 @@ def output_path(config: BuildConfig, override: Path | None, bundle_only: bool) -
     path = (
         override
         or config.output_path
-        or Path.cwd() / (config.name + (SUFFIX if bundle_only else ""))
+        or config.cwd / (config.name + (SUFFIX if bundle_only else ""))
     )
     path = Path(path).absolute()
     if path.is_dir():
@@ -48,11 +53,16 @@ def build(
     bundle_only: bool = False,
     say: Say = print,
 ) -> BuildResult:
+    for notice in config.notices:
+        say(notice if notice.startswith("warning:") else f"note: {notice}")
     target = output_path(config, output, bundle_only)
+    base = None
     if not bundle_only:
-        from .pyinstaller import check_available
+        base = _usable_base(config, say)
+        if base is None and not cached_runtime(config.cache_dir).is_file():
+            from .pyinstaller import check_available
 
-        check_available()  # before minutes of export work, not after
+            check_available()  # before the model work, not after
     with tempfile.TemporaryDirectory(prefix="nerve-build-") as tmp:
         work = Path(tmp)
         say("Validating model...")
@@ -61,10 +71,16 @@ def build(
             say("Writing bundle...")
             write_bundle(staged.dir, target)
         else:
-            from .pyinstaller import compile_executable
-
-            say("Generating project...")
-            say("Compiling binary...")
-            compile_executable(staged.dir, target, work / "pyinstaller", config.name)
+            bundle = write_bundle(staged.dir, work / "model.nerve")
+            runtime = base or ensure_runtime(config.cache_dir, say)
+            say("Appending the model to the runtime...")
+            append_bundle(runtime, bundle, target)
     say(f"✓ Build complete: {target}")
     return BuildResult(target, target.stat().st_size, bundle_only)
+
+
+def _usable_base(config: BuildConfig, say: Say) -> Path | None:
+    """``base_binary_path`` when it is a nerve runtime for this nerve and platform."""
+    if config.base_binary_path is None:
+        return None
+    return config.base_binary_path if usable_base_binary(config.base_binary_path, say) else None

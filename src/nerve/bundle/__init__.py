@@ -6,7 +6,15 @@ anything else.
 
 from __future__ import annotations
 
-from .archive import SUFFIX, default_cache_dir, open_bundle, resolve_bundle, write_bundle
+from .appended import append_bundle, find_appended
+from .archive import (
+    SUFFIX,
+    bundle_manifest,
+    default_cache_dir,
+    open_bundle,
+    resolve_bundle,
+    write_bundle,
+)
 from .manifest import (
     MANIFEST_FILE,
     Manifest,
@@ -22,6 +30,9 @@ __all__ = [
     "SUFFIX",
     "Manifest",
     "TransformSpec",
+    "append_bundle",
+    "bundle_manifest",
+    "find_appended",
     "default_cache_dir",
     "hash_files",
     "open_bundle",

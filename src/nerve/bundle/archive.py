@@ -1,8 +1,10 @@
 """``.nerve`` archives: one zip file holding a built model directory and its manifest.
 
 ``write_bundle`` packs a directory that already has a ``nerve_bundle.json`` (written by
-``nerve build``); ``open_bundle`` unpacks an archive into a cache directory, checking every
-member against the manifest's SHA-256, and returns a directory ``nerve.load`` accepts.
+``nerve build``); ``open_bundle`` unpacks an archive — a ``.nerve`` file, or the bundle
+appended to a built executable (``nerve.bundle.appended``) — into a cache directory,
+checking every member against the manifest's SHA-256, and returns a directory ``nerve.load``
+accepts.
 
 The archive is a plain zip (any unzip tool can look inside). Members are flat file names,
 exactly the manifest's files plus the manifest: anything else — a directory, a ``..``, an
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from .appended import SliceFile, find_appended
 from .manifest import MANIFEST_FILE, Manifest, read_manifest, verify_files
 
 SUFFIX = ".nerve"
@@ -83,7 +86,7 @@ def open_bundle(path: Path, cache_dir: Path | None = None) -> Path:
     """
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with _open_archive(path) as archive:
             manifest_text = _read_manifest_text(archive, path)
             manifest = Manifest.from_json(manifest_text, str(path))
             _check_members(archive, manifest, path)
@@ -96,6 +99,28 @@ def open_bundle(path: Path, cache_dir: Path | None = None) -> Path:
     except FileNotFoundError:
         raise ModelLoadError(f"{path} does not exist") from None
     return target
+
+
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    """The bundle zip of a ``.nerve`` file, or the one appended to a built executable."""
+    appended = find_appended(path)
+    if appended is None:
+        return zipfile.ZipFile(path)
+    return zipfile.ZipFile(SliceFile(path, *appended))
+
+
+def bundle_manifest(path: Path) -> Manifest:
+    """The manifest of a ``.nerve`` file or a built executable, without extracting anything."""
+    path = Path(path)
+    try:
+        with _open_archive(path) as archive:
+            return Manifest.from_json(_read_manifest_text(archive, path), str(path))
+    except zipfile.BadZipFile:
+        raise ModelLoadError(
+            f"{path} is neither a .nerve bundle nor an executable built by this nerve"
+        ) from None
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path} does not exist") from None
 
 
 def _read_manifest_text(archive: zipfile.ZipFile, path: Path) -> str:

@@ -32,6 +32,9 @@ class TransformSpec:
     output: str  # "logits" | "probabilities", resolved at build time
     timeout_s: float = 5.0
     memory_mb: int = 256
+    # encoderfile's ``lua_libs``: exactly the Lua libraries the script gets; None: nerve's
+    # default set (math, string, table, utf8).
+    lua_libs: list[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """``nerve build -f CONFIG [-o PATH] [--bundle-only]``: an encoderfile YAML config → one
-self-contained executable (or one ``.nerve`` archive)."""
+self-contained executable (or one ``.nerve`` archive), with encoderfile's build flags."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,13 +19,55 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("-f", "--config", type=Path, required=True, help="the YAML build config")
     p.add_argument(
-        "-o", "--output", type=Path, default=None, help="output file (default: output_path)"
+        "-o",
+        "--output-path",
+        "--output",
+        dest="output",
+        type=Path,
+        default=None,
+        help="output file (default: encoderfile.output_path, else ./<name>)",
     )
     p.add_argument(
         "--bundle-only",
         action="store_true",
         help="write a .nerve archive (model + tokenizer + manifest) instead of an executable; "
         "run it with `nerve serve --model FILE.nerve`",
+    )
+    p.add_argument(
+        "--base-binary-path",
+        type=Path,
+        default=None,
+        help="a nerve runtime executable to append the model to (default: the cached one)",
+    )
+    p.add_argument(
+        "--target",
+        "--platform",
+        dest="target",
+        default=None,
+        help="target triple; nerve builds for this machine (another one is a notice)",
+    )
+    p.add_argument(
+        "--runtime-version",
+        default=None,
+        help="runtime version; must be this nerve's (nerve builds with its own runtime)",
+    )
+    p.add_argument(
+        "--no-download",
+        action="store_true",
+        help="accepted for encoderfile: nerve never downloads (it compiles its runtime)",
+    )
+    p.add_argument(
+        "--directory",
+        type=Path,
+        default=None,
+        help="working directory: relative paths in the config (and the default output) "
+        "resolve from here",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where the runtime executable is cached (default $XDG_CACHE_HOME/nerve/runtime)",
     )
     p.set_defaults(run=run)
 
@@ -35,9 +78,33 @@ def _say(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..build import build, load_config
+    from ..build import BuildError, build, load_config
+    from ..build.api import check_runtime_version
+    from ..build.config import target_notice
 
-    config = load_config(args.config)
-    result = build(config, output=args.output, bundle_only=args.bundle_only, say=_say)
+    check_runtime_version(args.runtime_version)
+    cwd = None
+    if args.directory is not None:
+        if not args.directory.is_dir():
+            raise BuildError(f"--directory {args.directory} is not a directory")
+        cwd = args.directory.absolute()
+    config = load_config(args.config, cwd=cwd)
+    changes: dict[str, object] = {}
+    if args.base_binary_path is not None:
+        changes["base_binary_path"] = args.base_binary_path.absolute()
+    if args.cache_dir is not None:
+        changes["cache_dir"] = args.cache_dir.absolute()
+    if args.target is not None:
+        notice = target_notice(args.target, "--target")
+        if notice is None:
+            raise BuildError(
+                f"--target {args.target!r} is not a target triple such as x86_64-unknown-linux-gnu"
+            )
+        changes["target"] = args.target
+        if notice:
+            changes["notices"] = (*config.notices, notice)
+    config = dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+    output = None if args.output is None else (config.cwd / args.output)
+    result = build(config, output=output, bundle_only=args.bundle_only, say=_say)
     _say(f"  {result.size_bytes / 1e6:.1f} MB")
     return 0

@@ -18,7 +18,20 @@ from .. import __version__
 from ..errors import NerveError
 
 # sub-command → module in nerve.cli that defines ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS = ("infer", "info", "export", "train", "eval", "serve", "bench", "build", "mcp")
+COMMANDS = (
+    "infer",
+    "info",
+    "export",
+    "train",
+    "eval",
+    "serve",
+    "bench",
+    "build",
+    "mcp",
+    "version",
+    "inspect",
+    "new_transform",
+)
 USAGE_ERROR = 2
 
 
@@ -37,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"nerve.cli.{name}_cmd")
+            module = importlib.import_module(
+                f"nerve.cli.{name}_cmd"
+            )  # new_transform: new-transform
         except ModuleNotFoundError as exc:
             if exc.name == f"nerve.cli.{name}_cmd":
                 continue  # command not built (yet)

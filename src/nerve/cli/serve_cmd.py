@@ -12,7 +12,12 @@ import logging
 import os
 
 from ..errors import MissingExtra
-from ..server.flags import add_limit_options
+from ..server.flags import (
+    add_limit_options,
+    add_otel_options,
+    add_runtime_options,
+    add_tls_options,
+)
 
 # (import name, pip name) of what the server needs beyond the base install.
 _SERVER_PACKAGES = (
@@ -53,6 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         const=True,
         help="log one line per HTTP request: method, path, status, milliseconds",
     )
+    add_tls_options(p)
+    add_runtime_options(p)
+    add_otel_options(p)
     p.set_defaults(run=run)
 
 

@@ -93,6 +93,10 @@ class Engine:
         # Set by nerve.load: the arguments that load this engine again (see __reduce__).
         self.load_args: dict[str, Any] | None = None
 
+    def vocabulary_piece(self, token_id: int) -> str | None:
+        """The vocabulary's entry for ``token_id`` (``[UNK]`` for an unknown piece)."""
+        return self._tokenizer.id_to_token(token_id)
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as "load this model again": an engine travels to another process
         (multiprocessing, a Ray task or actor) as its ``nerve.load`` arguments, and the

@@ -1,4 +1,5 @@
-"""Serve ``extract_entities`` over MCP (official ``mcp`` SDK): stdio or Streamable HTTP.
+"""Serve ``extract_entities`` and encoderfile's ``run_encoder`` over MCP (official ``mcp``
+SDK): stdio or Streamable HTTP.
 
 The tool runs through the server's ``InferenceService``, so MCP calls get the same request
 merging, limits (texts per call, characters per text) and timeouts as ``nerve serve``.
@@ -14,6 +15,9 @@ from typing import Any
 from ..engine.core import Engine
 from ..server.metrics import ServerMetrics
 from ..server.service import InferenceService
+from .run_encoder import DESCRIPTION as RUN_ENCODER_DESCRIPTION
+from .run_encoder import TOOL_NAME as RUN_ENCODER
+from .run_encoder import make_run_encoder
 from .settings import MCP_PATH, McpSettings
 from .tool import DESCRIPTION, TOOL_NAME, make_tool
 
@@ -21,7 +25,7 @@ log = logging.getLogger("nerve.mcp")
 
 
 def create_server(service: InferenceService, settings: McpSettings) -> Any:
-    """An ``MCPServer`` with the one tool, bound to ``service``."""
+    """An ``MCPServer`` with nerve's tool and encoderfile's, bound to ``service``."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -35,6 +39,13 @@ def create_server(service: InferenceService, settings: McpSettings) -> Any:
     )
     tool = make_tool(service.entities, service.model_id, settings.aggregation, ToolError)
     server.add_tool(tool, name=TOOL_NAME, description=DESCRIPTION, structured_output=True)
+    # encoderfile's own tool, for agents written against an encoderfile.
+    encoder = make_run_encoder(
+        service.entities, service.model_id, service.engine.vocabulary_piece, ToolError
+    )
+    server.add_tool(
+        encoder, name=RUN_ENCODER, description=RUN_ENCODER_DESCRIPTION, structured_output=True
+    )
     return server
 
 

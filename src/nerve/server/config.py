@@ -44,6 +44,18 @@ class ServerConfig:
     strict_length: bool = False  # refuse over-long input instead of windowing it
     log_level: str = "info"
     access_log: bool = False  # one log line per HTTP request (method, path, status, ms)
+    # TLS for HTTP and gRPC (nerve.server.tls): a PEM certificate chain and its private key.
+    cert_file: str | None = None
+    key_file: str | None = None
+    # ONNX Runtime session (nerve.backends.ort_options): provider and its options.
+    execution_provider: str | None = None
+    graph_optimization_level: str | None = None
+    disable_cpu_fallback: bool = False
+    with_arena_allocator: bool = False
+    device_id: int | None = None
+    # OpenTelemetry request traces over OTLP/gRPC (nerve.server.tracing).
+    enable_otel: bool = False
+    otel_exporter_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -70,6 +82,8 @@ class ServerConfig:
                 raise InvalidInput(f"{_flag(name)} must not be empty")
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInput("--api-key must not be empty")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise InvalidInput("TLS needs both --cert-file and --key-file")
 
     @property
     def grpc_address(self) -> str:
@@ -131,6 +145,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "strict_length": _parse_bool,
     "log_level": str,
     "access_log": _parse_bool,
+    "cert_file": _optional_str,
+    "key_file": _optional_str,
+    "execution_provider": _optional_str,
+    "graph_optimization_level": _optional_str,
+    "disable_cpu_fallback": _parse_bool,
+    "with_arena_allocator": _parse_bool,
+    "device_id": _optional_int,
+    "enable_otel": _parse_bool,
+    "otel_exporter_url": _optional_str,
 }
 
 

@@ -28,3 +28,49 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
         help="refuse over-long input (truncate=false) with 422 instead of using windows",
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def add_tls_options(p: argparse.ArgumentParser) -> None:
+    """HTTPS and gRPC over TLS (encoderfile's flags): both files, PEM."""
+    p.add_argument("--cert-file", help="PEM certificate (chain): serve HTTPS and gRPC over TLS")
+    p.add_argument("--key-file", help="PEM private key of --cert-file")
+
+
+def add_runtime_options(p: argparse.ArgumentParser) -> None:
+    """ONNX Runtime session options (encoderfile's flags; onnx backend only)."""
+    p.add_argument(
+        "--execution-provider",
+        help="ONNX Runtime execution provider: cpu, cuda, tensorrt, rocm, openvino, coreml, "
+        "directml, or a full name such as CUDAExecutionProvider (default cpu)",
+    )
+    p.add_argument(
+        "--graph-optimization-level",
+        help="disable, basic, extended or all (default all)",
+    )
+    p.add_argument(
+        "--disable-cpu-fallback",
+        action="store_const",
+        const=True,
+        help="fail instead of running unsupported nodes on the CPU",
+    )
+    p.add_argument(
+        "--with-arena-allocator",
+        action="store_const",
+        const=True,
+        help="use ONNX Runtime's CPU memory arena (default off)",
+    )
+    p.add_argument("--device-id", type=int, help="device of the execution provider (default 0)")
+
+
+def add_otel_options(p: argparse.ArgumentParser) -> None:
+    """OpenTelemetry request traces (encoderfile's flags; needs the ``otel`` extra)."""
+    p.add_argument(
+        "--enable-otel",
+        action="store_const",
+        const=True,
+        help="export a trace per request (tokenize/queue/model/decode spans) over OTLP/gRPC",
+    )
+    p.add_argument(
+        "--otel-exporter-url",
+        help="OTLP/gRPC collector (default http://localhost:4317)",
+    )

@@ -13,6 +13,7 @@ from .grpc_service import SERVICE_NAME, TokenClassificationServicer
 from .ports import ensure_free
 from .proto import token_classification_pb2_grpc
 from .service import InferenceService
+from .tls import grpc_credentials
 
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
@@ -80,8 +81,12 @@ class GrpcTransport:
             f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
         )
         ensure_free(host, port, "gRPC")  # before gRPC's own failure, which logs raw C-core lines
+        credentials = grpc_credentials(config)
         try:
-            self.port = self._server.add_insecure_port(address)
+            if credentials is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, credentials)
         except RuntimeError as exc:
             raise ListenError(f"cannot listen for gRPC on {address}: {exc}") from None
         self.address = address

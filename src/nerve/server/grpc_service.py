@@ -52,7 +52,9 @@ class TokenClassificationServicer(
     ) -> token_classification_pb2.TokenClassificationResponse:
         service = self._service
         results = await service.entities(list(request.inputs), PREDICT_OPTIONS)
-        rows = await service.offload(lambda: [token_rows(r) for r in results])
+        rows = await service.offload(
+            lambda: [token_rows(r, service.engine.vocabulary_piece) for r in results]
+        )
         return predict_proto(rows, service.model_id, dict(request.metadata))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from ..backends.ort_options import OrtOptions
 from ..engine.core import Engine
 from ..loader import load
 from .config import ServerConfig
@@ -19,6 +20,8 @@ from .grpc_server import GrpcTransport
 from .http.app import create_app
 from .metrics import ServerMetrics
 from .service import InferenceService
+from .tls import check_tls, uvicorn_tls
+from .tracing import request_tracer
 
 log = logging.getLogger("nerve.server")
 
@@ -45,11 +48,24 @@ def load_engine(config: ServerConfig) -> Engine:
         threads=config.threads,
         max_batch_tokens=config.max_batch_tokens,
         model_id=config.model_id,
+        ort_options=ort_options(config),
+    )
+
+
+def ort_options(config: ServerConfig) -> OrtOptions:
+    """The ONNX Runtime settings among the server's flags."""
+    return OrtOptions(
+        execution_provider=config.execution_provider,
+        graph_optimization_level=config.graph_optimization_level,
+        disable_cpu_fallback=config.disable_cpu_fallback,
+        with_arena_allocator=config.with_arena_allocator,
+        device_id=config.device_id,
     )
 
 
 def serve(config: ServerConfig) -> int:
     """Load the model and serve until a signal; the ``nerve serve`` command."""
+    check_tls(config)  # before the model loads
     engine = load_engine(config)
     asyncio.run(run(config, engine))
     return 0
@@ -57,8 +73,10 @@ def serve(config: ServerConfig) -> int:
 
 async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None = None) -> None:
     """Serve ``engine`` until ``stop`` is set (by default: on SIGTERM or SIGINT)."""
+    check_tls(config)  # a bad certificate/key pair: one clear error before anything listens
     stop = stop or asyncio.Event()
-    service = InferenceService(engine, config, ServerMetrics())
+    tracer = request_tracer(config, engine.model_id)
+    service = InferenceService(engine, config, ServerMetrics(), tracer=tracer)
     service.start()
     http: _HttpServer | None = None
     http_task: asyncio.Task[None] | None = None
@@ -82,6 +100,7 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
         finally:
             await _shutdown(config, http, http_task, grpc_transport)
             await asyncio.to_thread(service.close)
+            await asyncio.to_thread(tracer.shutdown)
     log.info("stopped")
 
 
@@ -96,6 +115,7 @@ def _http_server(service: InferenceService) -> _HttpServer:
             access_log=False,  # /metrics counts requests; a log line per request costs CPU
             lifespan="off",
             timeout_graceful_shutdown=int(config.request_timeout) + 1,
+            **uvicorn_tls(config),
         )
     )
 
@@ -173,9 +193,11 @@ def _log_started(
     info = engine.info()
     where = []
     if http is not None:
-        where.append(f"HTTP on http://{_host(config.host)}:{http.port}")
+        scheme = "https" if config.cert_file else "http"
+        where.append(f"HTTP on {scheme}://{_host(config.host)}:{http.port}")
     if grpc_transport is not None:
-        where.append(f"gRPC on {_host(config.grpc_address)}:{grpc_transport.port}")
+        tls = " (TLS)" if config.cert_file else ""
+        where.append(f"gRPC{tls} on {_host(config.grpc_address)}:{grpc_transport.port}")
     log.info(
         "nerve serve: %s; model %s (%s, %d labels) from %s; backend %s, device %s, dtype %s; "
         "max %d batch tokens, %d concurrent requests; API key %s",

@@ -27,6 +27,7 @@ from .config import ServerConfig
 from .errors import InputTooLarge, RequestTimeout, TooManyInputs
 from .metrics import ServerMetrics
 from .scheduler import Admission, JobResult, ModelWorker
+from .tracing import RequestTrace, RequestTracer, now_ns
 
 T = TypeVar("T")
 # Turns tokenized texts and their per-window logits into one result per text (off the loop).
@@ -42,10 +43,12 @@ class InferenceService:
         config: ServerConfig,
         metrics: ServerMetrics,
         executor: Executor | None = None,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.metrics = metrics
+        self.tracer = tracer or RequestTracer()  # no-op unless --enable-otel
         self._admission = Admission(config.max_concurrent_requests)
         self._worker = ModelWorker(engine.run_windows, config.max_batch_tokens, observer=metrics)
         # Tokenizer (Rust, releases the GIL) and numpy decoding; a few threads keep them busy
@@ -129,9 +132,10 @@ class InferenceService:
         decode: Decoder[T],
     ) -> list[T]:
         async with self._admitted():
-            pipeline = self._pipeline(inputs, options, presplit, decode)
             try:
-                return await asyncio.wait_for(pipeline, self.config.request_timeout)
+                with self.tracer.request("words" if presplit else "entities", len(inputs)) as trace:
+                    pipeline = self._pipeline(inputs, options, presplit, decode, trace)
+                    return await asyncio.wait_for(pipeline, self.config.request_timeout)
             except asyncio.TimeoutError:
                 raise RequestTimeout(
                     f"the request took longer than {self.config.request_timeout:g} s "
@@ -154,24 +158,32 @@ class InferenceService:
         options: InferenceOptions,
         presplit: bool,
         decode: Decoder[T],
+        trace: RequestTrace,
     ) -> list[T]:
         tokenize = functools.partial(self.engine.tokenize, inputs, options, presplit=presplit)
-        encoded = await self._timed("tokenize", tokenize)
+        encoded = await self._timed("tokenize", tokenize, trace)
         flat = [w for e in encoded for w in e.windows]
+        submitted = now_ns()
         result: JobResult = await asyncio.wrap_future(self._worker.submit(flat))
         self.metrics.observe_stage("queue", result.queue_seconds)
         self.metrics.observe_stage("model", result.model_seconds)
+        queued_until = submitted + int(result.queue_seconds * 1e9)
+        trace.stage("queue", submitted, queued_until)
+        trace.stage("model", queued_until, queued_until + int(result.model_seconds * 1e9))
         per_text = _split(result.logits, [len(e.windows) for e in encoded])
-        return await self._timed("decode", functools.partial(decode, encoded, per_text, options))
+        decoding = functools.partial(decode, encoded, per_text, options)
+        return await self._timed("decode", decoding, trace)
 
-    async def _timed(self, stage: str, fn: Callable[[], T]) -> T:
+    async def _timed(self, stage: str, fn: Callable[[], T], trace: RequestTrace) -> T:
         def run() -> T:
             # Timed inside the pool thread: the stage's own cost, not the wait for a thread.
             started = time.perf_counter()
+            started_ns = now_ns()
             try:
                 return fn()
             finally:
                 self.metrics.observe_stage(stage, time.perf_counter() - started)
+                trace.stage(stage, started_ns, now_ns())
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, run)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bundle.appended import find_appended
+from ..bundle.archive import open_bundle
 from ..bundle.manifest import Manifest, read_manifest
 from ..errors import ModelLoadError
 
@@ -20,7 +25,13 @@ class EmbeddedModel:
 
 
 def embedded_model_dir() -> Path:
-    """The model folder of a PyInstaller executable (unpacked under ``sys._MEIPASS``)."""
+    """The model of a built executable: the bundle appended to the executable's own file
+    (extracted and verified once into the user's cache), or — executables built by older
+    nerve versions — the folder PyInstaller unpacks under ``sys._MEIPASS``."""
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable)
+        if find_appended(exe) is not None:
+            return _extract_appended(exe)
     base = getattr(sys, "_MEIPASS", None)
     if base is None:
         raise ModelLoadError(
@@ -28,6 +39,16 @@ def embedded_model_dir() -> Path:
             "directory explicitly)"
         )
     return Path(base) / EMBEDDED_DIR
+
+
+def _extract_appended(exe: Path) -> Path:
+    try:
+        return open_bundle(exe)
+    except OSError:
+        # No writable cache (a read-only home): a private folder, removed at exit.
+        tmp = Path(tempfile.mkdtemp(prefix="nerve-model-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        return open_bundle(exe, cache_dir=tmp)
 
 
 def open_embedded(model_dir: Path | None = None) -> EmbeddedModel:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..backends.ort_options import OrtOptions
 from ..bundle.manifest import read_manifest
 from ..engine.core import Engine
 from ..errors import ModelLoadError
 
 
 def load_embedded(
-    model_dir: Path, *, threads: int | None = None, max_batch_tokens: int = 16384
+    model_dir: Path,
+    *,
+    threads: int | None = None,
+    max_batch_tokens: int = 16384,
+    ort_options: OrtOptions | None = None,
 ) -> Engine:
     from ..loader import load
     from ..transform import with_model_transform
@@ -25,6 +30,7 @@ def load_embedded(
         threads=threads,
         max_batch_tokens=max_batch_tokens,
         model_id=manifest.name,
+        ort_options=ort_options,
     )
     # Swapping the backend is all a transform needs: the engine only calls forward().
     engine.backend = with_model_transform(model_dir, engine.backend)

@@ -55,7 +55,9 @@ def encoderfile_response(engine: Engine, texts: Sequence[str]) -> dict[str, Any]
         ignore_labels=list(opts.ignore_labels),
         raw_scores=opts.raw_scores,
     )
-    return predict_json([token_rows(r) for r in results], engine.model_id, None)
+    return predict_json(
+        [token_rows(r, engine.vocabulary_piece) for r in results], engine.model_id, None
+    )
 
 
 def _write(engine: Engine, args: argparse.Namespace, out: TextIO) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from .. import __version__
 from ..errors import NerveError
 from . import infer_verb, inspect_verb, mcp_verb, serve_verb
 from .embedded import EmbeddedModel, open_embedded
+from .target import RUNTIME_INFO_FLAG
 
 
 def build_parser(model: EmbeddedModel) -> argparse.ArgumentParser:
@@ -30,8 +32,18 @@ def build_parser(model: EmbeddedModel) -> argparse.ArgumentParser:
     return parser
 
 
+def runtime_info() -> dict[str, str]:
+    from .target import host_target
+
+    return {"nerve_version": __version__, "target": host_target()}
+
+
 def main(argv: Sequence[str] | None = None, model_dir: Path | None = None) -> int:
     """``model_dir``: a built model directory (tests); default: the embedded one."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in == [RUNTIME_INFO_FLAG]:
+        print(json.dumps(runtime_info()))
+        return 0
     try:
         model = open_embedded(model_dir)
     except NerveError as exc:

@@ -19,7 +19,12 @@ from typing import Any
 
 from ..bundle.manifest import Manifest
 from ..server.config import ServerConfig, env_name, resolve_config
-from ..server.flags import add_limit_options
+from ..server.flags import (
+    add_limit_options,
+    add_otel_options,
+    add_runtime_options,
+    add_tls_options,
+)
 from .embedded import EmbeddedModel
 
 # encoderfile's default: every IPv4 interface.
@@ -41,6 +46,15 @@ _PASSTHROUGH = (
     "request_timeout",
     "strict_length",
     "log_level",
+    "cert_file",
+    "key_file",
+    "execution_provider",
+    "graph_optimization_level",
+    "disable_cpu_fallback",
+    "with_arena_allocator",
+    "device_id",
+    "enable_otel",
+    "otel_exporter_url",
 )
 
 log = logging.getLogger("nerve.standalone")
@@ -61,6 +75,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--disable-http", action="store_const", const=True, help="no HTTP server")
     p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (except /health)")
     add_limit_options(p)
+    add_tls_options(p)
+    add_runtime_options(p)
+    add_otel_options(p)
     p.set_defaults(run=run)
 
 
@@ -94,7 +111,9 @@ def _build_defaults(manifest: Manifest) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
+    from ..server.runner import ort_options
     from ..server.runner import run as run_server
+    from ..server.tls import check_tls
     from .engine import load_embedded
 
     config = server_config(args, model, os.environ)
@@ -103,8 +122,12 @@ def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    check_tls(config)  # before the model loads: a bad pair is the first thing reported
     engine = load_embedded(
-        model.dir, threads=config.threads, max_batch_tokens=config.max_batch_tokens
+        model.dir,
+        threads=config.threads,
+        max_batch_tokens=config.max_batch_tokens,
+        ort_options=ort_options(config),
     )
     log.info("Model: %s v%s", model.manifest.name, model.manifest.version)
     asyncio.run(run_server(config, engine))

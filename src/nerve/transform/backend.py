@@ -86,7 +86,8 @@ def compile_transform(spec: TransformSpec) -> LuaTransform:
     except ImportError:
         # Only models that carry a transform need Lua; plain models load without lupa.
         raise MissingExtra("lupa", "build", "a model with a Lua transform") from None
-    return LuaTransform(spec.lua, TransformLimits(spec.timeout_s, spec.memory_mb))
+    libs = None if spec.lua_libs is None else tuple(spec.lua_libs)
+    return LuaTransform(spec.lua, TransformLimits(spec.timeout_s, spec.memory_mb), libs)
 
 
 def with_model_transform(model_dir: Path, backend: Backend) -> Backend:

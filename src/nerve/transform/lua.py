@@ -19,13 +19,18 @@ class LuaTransform:
     (The server runs the model in one worker thread anyway, so the lock costs nothing there.)
     """
 
-    def __init__(self, source: str, limits: TransformLimits | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        limits: TransformLimits | None = None,
+        libs: tuple[str, ...] | None = None,
+    ) -> None:
         if not isinstance(source, str) or not source.strip():
             raise TransformError("the transform is empty; give a Lua script or leave it out")
         self.source = source
         self.limits = limits or TransformLimits()
         self._store = TensorStore(self.limits.memory_mb * MIB)
-        self._sandbox = Sandbox(TensorOps(self._store), self.limits)
+        self._sandbox = Sandbox(TensorOps(self._store), self.limits, libs)
         self._lock = threading.Lock()
         with self._lock:
             self._sandbox.load(source)

@@ -20,6 +20,8 @@ HOOK_INTERVAL = 10_000
 
 PRELUDE = """
 local ops, check = ...
+-- Captured before the globals are cut down: a transform's lua_libs may leave out `table`.
+local unpack = table.unpack
 -- A Lua closure: debug.sethook refuses a Python callable.
 debug.sethook(function() check() end, "", @HOOK_INTERVAL@)
 
@@ -168,7 +170,7 @@ methods.map_axis = function(self, axis, f)
     end
     results[i] = handles[out]
   end
-  return wrap(checked("map_axis", ops.stack(axis, table.unpack(results, 1, n))))
+  return wrap(checked("map_axis", ops.stack(axis, unpack(results, 1, n))))
 end
 
 -- fold_axis(axis, acc, f): for each slice along `axis`, acc = f(acc, x) over its elements in

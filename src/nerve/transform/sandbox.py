@@ -1,7 +1,9 @@
 """A Lua 5.4 state (lupa) that can run untrusted transform code.
 
-What the script gets: the safe base functions, ``string`` (without ``dump``), ``table``,
-``math``, ``utf8`` and ``Tensor`` — encoderfile gives transforms table/string/math too.
+What the script gets: the safe base functions, ``Tensor``, and by default ``string``
+(without ``dump``), ``table``, ``math`` and ``utf8`` — encoderfile gives transforms
+table/string/math. A build's ``lua_libs`` narrows the libraries to exactly those listed, as
+encoderfile's does.
 What it does not get: ``io``, ``os``, ``package``/``require``, ``load``/``loadfile``/
 ``dofile``, ``debug``, ``coroutine`` (a coroutine would run outside the instruction hook),
 ``collectgarbage``, ``print``/``warn`` (stdout belongs to the MCP stdio transport), and
@@ -50,13 +52,11 @@ _ALLOWED_GLOBALS = frozenset(
         "tostring",
         "type",
         "xpcall",
-        "math",
-        "string",
-        "table",
-        "utf8",
         "Tensor",
     }
 )
+# The libraries a transform gets unless its build lists ``lua_libs`` (then exactly those).
+DEFAULT_LIBS = ("math", "string", "table", "utf8")
 
 
 def _deny_get(obj: object, name: object) -> Any:
@@ -76,8 +76,17 @@ def lua_message(exc: BaseException) -> str:
 class Sandbox:
     """One Lua state with the Tensor prelude loaded and the globals cut down."""
 
-    def __init__(self, ops: TensorOps, limits: TransformLimits) -> None:
+    def __init__(
+        self, ops: TensorOps, limits: TransformLimits, libs: tuple[str, ...] | None = None
+    ) -> None:
         self.limits = limits
+        self.libs = frozenset(DEFAULT_LIBS if libs is None else libs)
+        unknown = sorted(self.libs - set(DEFAULT_LIBS))
+        if unknown:
+            raise TransformError(
+                f"Lua libraries {unknown} are not available to transforms "
+                f"(allowed: {', '.join(DEFAULT_LIBS)})"
+            )
         self._deadline: float | None = None
         self.runtime = lua.LuaRuntime(
             register_eval=False,
@@ -93,9 +102,11 @@ class Sandbox:
 
     def _restrict_globals(self) -> None:
         g = self.runtime.globals()
-        for name in [k for k in g if k not in _ALLOWED_GLOBALS]:
+        allowed = _ALLOWED_GLOBALS | self.libs
+        for name in [k for k in g if k not in allowed]:
             g[name] = None
-        g.string.dump = None  # bytecode could only be used with load, but leave nothing
+        if "string" in self.libs:
+            g.string.dump = None  # bytecode could only be used with load, but leave nothing
 
     def _check(self) -> None:
         # Called by the count hook inside Lua; raising here aborts the running Lua code.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from ..errors import Unavailable
 from ..wire.encoderfile import PREDICT_OPTIONS, model_json, parse_predict, predict_json, token_rows
@@ -17,7 +17,11 @@ async def predict(request: Request) -> Response:
     # One row per sub-word with a probability per label: always worth rendering off the loop.
     return await json_response(
         request,
-        lambda: predict_json([token_rows(r) for r in results], service.model_id, req.metadata),
+        lambda: predict_json(
+            [token_rows(r, service.engine.vocabulary_piece) for r in results],
+            service.model_id,
+            req.metadata,
+        ),
         large=True,
     )
 
@@ -30,7 +34,8 @@ async def model(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    """``OK`` (plain text, like encoderfile) while the model worker runs; 503 otherwise."""
+    """The JSON string ``"OK!"`` (as encoderfile answers) while the model worker runs; 503
+    otherwise."""
     if not service_of(request).healthy:
         raise Unavailable("the model worker is not running")
-    return PlainTextResponse("OK")
+    return JSONResponse("OK!")

@@ -9,13 +9,14 @@ configured) and offsets are Unicode code points (encoderfile: bytes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ...decode.probs import softmax
+from ...errors import InvalidInput
 from ...types import Aggregation, InferenceOptions, TextResult
 from ..proto import metadata_pb2, token_classification_pb2, token_pb2
 from .fields import as_object, required, str_list, str_map
@@ -31,7 +32,7 @@ PREDICT_OPTIONS = InferenceOptions(
 @dataclass(frozen=True)
 class PredictRequest:
     texts: list[str]
-    metadata: dict[str, str]
+    metadata: dict[str, str] | None  # None: not sent (then not echoed); {} is echoed as {}
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,27 @@ class TokenRow:
 def parse_predict(body: object) -> PredictRequest:
     obj = as_object(body)
     texts = str_list(required(obj, "inputs"), "inputs")
+    for i, text in enumerate(texts):
+        if not text:
+            # encoderfile answers 422 here; an empty text has no tokens to classify.
+            raise InvalidInput(f"inputs[{i}] is an empty string; every input needs some text")
     metadata = obj.get("metadata")
-    return PredictRequest(texts, str_map(metadata, "metadata") if metadata is not None else {})
+    return PredictRequest(texts, str_map(metadata, "metadata") if metadata is not None else None)
 
 
-def token_rows(result: TextResult) -> list[TokenRow]:
+def token_rows(
+    result: TextResult, piece: Callable[[int], str | None] | None = None
+) -> list[TokenRow]:
+    """``piece``: token id → vocabulary piece. With it, ``token`` is the vocabulary's entry
+    (``[UNK]`` for an unknown piece, as encoderfile answers); without, the entity's word
+    (which the pipeline sets to the surface text for an unknown piece)."""
     if not result.entities:
         return []
     raw = np.asarray([e.raw for e in result.entities], dtype=np.float32)  # [n_tokens, n_labels]
     probs = softmax(raw).tolist()
     return [
         TokenRow(
-            token=e.word,
+            token=_piece(e.word, e.token_id, piece),
             token_id=e.token_id if e.token_id is not None else 0,
             start=e.start,
             end=e.end,
@@ -71,6 +81,12 @@ def token_rows(result: TextResult) -> list[TokenRow]:
     ]
 
 
+def _piece(word: str, token_id: int | None, piece: Callable[[int], str | None] | None) -> str:
+    if piece is None or token_id is None:
+        return word
+    return piece(token_id) or word
+
+
 # -- JSON ------------------------------------------------------------------------------------
 def predict_json(
     rows: Sequence[Sequence[TokenRow]], model_id: str, metadata: Mapping[str, str] | None
@@ -79,7 +95,7 @@ def predict_json(
         "results": [{"tokens": [_row_json(r) for r in text_rows]} for text_rows in rows],
         "model_id": model_id,
     }
-    if metadata:
+    if metadata is not None:
         out["metadata"] = dict(metadata)
     return out
 
