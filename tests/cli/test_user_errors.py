@@ -78,6 +78,9 @@ CASES: dict[str, list[list[str]]] = {
         ["mcp", "--transport", "no-such-transport"],
         ["mcp", "--port", "not-a-port"],
     ],
+    "version": [["version", "--no-such-flag"]],
+    "inspect": [["inspect", MISSING], ["inspect", "{tmp}/garbage.txt"], ["inspect"]],
+    "new_transform": [["new-transform", "-m", "no-such-kind"]],
 }
 
 

@@ -78,6 +78,11 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^(\./build/|sudo )"), "the built executable: tests/build/test_executable.py"),
     (
+        re.compile(r"^nerve (inspect|version|new-transform)\b"),
+        "encoderfile's build commands (need a built executable or write files): "
+        "tests/build/test_build_cli_api.py",
+    ),
+    (
         re.compile(r"^build\.md:\d+: curl "),
         "an executable built from dslim/bert-base-NER (illustrative values); the same route "
         "is checked on server.md's example and by tests/build/test_executable.py",
