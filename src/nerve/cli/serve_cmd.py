@@ -47,6 +47,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
     add_limit_options(p)
+    p.add_argument(
+        "--patterns",
+        metavar="FILE",
+        help="entity patterns (JSONL, see docs/patterns.md), merged into every aggregated result",
+    )
+    p.add_argument(
+        "--patterns-overlap",
+        choices=["rules", "model", "longest"],
+        help="who wins where a pattern and a model entity overlap (default rules)",
+    )
+    p.add_argument(
+        "--patterns-ignore-case",
+        action="store_const",
+        const=True,
+        help="match patterns case-insensitively unless a line sets ignore_case",
+    )
     p.set_defaults(run=run)
 
 

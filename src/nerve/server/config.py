@@ -43,6 +43,10 @@ class ServerConfig:
     request_timeout: float = 60.0
     strict_length: bool = False  # refuse over-long input instead of windowing it
     log_level: str = "info"
+    # Entity patterns (nerve.patterns): a JSONL file, the overlap policy, the case default.
+    patterns: str | None = None
+    patterns_overlap: str = "rules"
+    patterns_ignore_case: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -69,6 +73,13 @@ class ServerConfig:
                 raise InvalidInput(f"{_flag(name)} must not be empty")
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInput("--api-key must not be empty")
+        from ..patterns import OVERLAP_POLICIES
+
+        if self.patterns_overlap not in OVERLAP_POLICIES:
+            raise InvalidInput(
+                f"--patterns-overlap must be one of {', '.join(OVERLAP_POLICIES)}, "
+                f"got {self.patterns_overlap!r}"
+            )
 
     @property
     def grpc_address(self) -> str:
@@ -129,6 +140,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "request_timeout": float,
     "strict_length": _parse_bool,
     "log_level": str,
+    "patterns": _optional_str,
+    "patterns_overlap": str,
+    "patterns_ignore_case": _parse_bool,
 }
 
 
