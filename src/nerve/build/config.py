@@ -16,6 +16,9 @@ nerve:                            # optional; nerve only (encoderfile never read
   transform_timeout: 5            # seconds per call
   transform_memory_mb: 256
   threads: 2                      # model threads of the executable (default: all cores)
+  patterns: ./patterns.jsonl      # entity patterns (docs/patterns.md), shipped in the bundle
+  patterns_overlap: rules         # rules | model | longest
+  patterns_ignore_case: false     # default of pattern lines without "ignore_case"
   limits:                         # defaults of `serve` (its flags and NERVE_* win)
     max_batch_tokens: 16384
     max_concurrent_requests: 512
@@ -55,6 +58,9 @@ _NERVE_KEYS = (
     "transform_memory_mb",
     "threads",
     "limits",
+    "patterns",
+    "patterns_overlap",
+    "patterns_ignore_case",
 )
 # ServerConfig fields a build may set defaults for, with their types.
 LIMIT_KEYS: dict[str, tuple[type, ...]] = {
@@ -77,6 +83,9 @@ class NerveOptions:
     transform_memory_mb: int = 256
     threads: int | None = None
     limits: dict[str, Any] = field(default_factory=dict)
+    patterns: Path | None = None  # absolute
+    patterns_overlap: str = "rules"
+    patterns_ignore_case: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,12 +144,12 @@ def parse_config(data: object, source: Path) -> BuildConfig:
         if output is None
         else base / _string(output, where, "encoderfile.output_path"),
         transform=transform,
-        nerve=_nerve(top.get("nerve"), where),
+        nerve=_nerve(top.get("nerve"), where, base),
         source=source,
     )
 
 
-def _nerve(data: object, where: str) -> NerveOptions:
+def _nerve(data: object, where: str, base: Path) -> NerveOptions:
     if data is None:
         return NerveOptions()
     opts = _mapping(data, where, "nerve")
@@ -160,6 +169,17 @@ def _nerve(data: object, where: str) -> NerveOptions:
     timeout = _number(opts.get("transform_timeout", 5.0), where, "nerve.transform_timeout")
     memory = _positive_int(opts.get("transform_memory_mb", 256), where, "nerve.transform_memory_mb")
     threads = opts.get("threads")
+    patterns = opts.get("patterns")
+    overlap = opts.get("patterns_overlap", "rules")
+    from ..patterns import OVERLAP_POLICIES
+
+    if overlap not in OVERLAP_POLICIES:
+        raise BuildError(
+            f"{where}: nerve.patterns_overlap {overlap!r} is not one of {OVERLAP_POLICIES}"
+        )
+    ignore_case = opts.get("patterns_ignore_case", False)
+    if not isinstance(ignore_case, bool):
+        raise BuildError(f"{where}: nerve.patterns_ignore_case must be true or false")
     return NerveOptions(
         aggregation=aggregation.lower(),
         precision=precision,
@@ -168,6 +188,9 @@ def _nerve(data: object, where: str) -> NerveOptions:
         transform_memory_mb=memory,
         threads=None if threads is None else _positive_int(threads, where, "nerve.threads"),
         limits=_limits(opts.get("limits"), where),
+        patterns=None if patterns is None else base / _string(patterns, where, "nerve.patterns"),
+        patterns_overlap=overlap,
+        patterns_ignore_case=ignore_case,
     )
 
 
