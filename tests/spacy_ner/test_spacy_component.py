@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 spacy = pytest.importorskip("spacy")
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 pytest.importorskip("torch")
 
 import nerve
