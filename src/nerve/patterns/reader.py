@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DataError
 
 KEYS = ("label", "pattern", "id", "ignore_case")
+_KEY_SET = frozenset(KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,8 @@ def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
         raise DataError(f"{where}: not a JSON object ({msg})") from None
     if not isinstance(data, dict):
         raise DataError(f'{where}: expected a JSON object like {{"label": ..., "pattern": ...}}')
-    unknown = sorted(str(k) for k in data if k not in KEYS)
-    if unknown:
+    if not data.keys() <= _KEY_SET:
+        unknown = sorted(str(k) for k in data if k not in _KEY_SET)
         raise DataError(f"{where}: unknown key(s) {unknown}; known keys: {', '.join(KEYS)}")
     for key in ("label", "pattern"):
         if key not in data:
