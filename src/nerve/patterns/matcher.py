@@ -77,16 +77,22 @@ class PhraseMatcher:
 
     def matches(self, text: str) -> list[Match]:
         found: list[Match] = []
-        searches = ((self._exact, lambda: text), (self._folded, lambda: fold(text)))
-        for automaton, haystack_of in searches:
-            if automaton is None:
-                continue
-            haystack = haystack_of()
-            for last, (length, pattern) in automaton.iter(haystack):
-                start, end = last - length + 1, last + 1
-                if at_word_boundaries(text, start, end):
-                    found.append(Match(start, end, pattern))
+        if self._exact is not None:
+            found += _bounded(self._exact, text, text)
+        if self._folded is not None:
+            found += _bounded(self._folded, fold(text), text)
         return longest_first(found)
+
+
+def _bounded(automaton: Any, haystack: str, text: str) -> list[Match]:
+    """The automaton's matches in ``haystack`` (``text`` or its fold: same offsets) that
+    start and end at word boundaries of ``text``."""
+    found = []
+    for last, (length, pattern) in automaton.iter(haystack):
+        start, end = last - length + 1, last + 1
+        if at_word_boundaries(text, start, end):
+            found.append(Match(start, end, pattern))
+    return found
 
 
 def longest_first(matches: list[Match]) -> list[Match]:
