@@ -33,3 +33,31 @@ def test_bench_spacy_with_and_without_the_nerve_component(
     assert set(report["ratios"]["short"]) == {"spacy", "spacy-nerve"}
     assert rows["spacy-nerve"]["info"]["component"] == "nerve_ner"
     assert "component" not in rows["spacy"]["info"]
+
+
+def test_bench_spacy_script_interleaved(tiny_model_dir: Any, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sentence = "\n".join(f"{w} NNP B-NP O" for w in WORDS)
+    (tmp_path / "eng.testb").write_text((sentence + "\n\n") * 3)
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "bench_spacy.py"), "--conll-dir", str(tmp_path)]
+        + ["--model", str(tiny_model_dir("bert")), "--texts", "2", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["texts"] == 2 and report["repeats"] == 1
+    assert min(report["spacy_ner_s"], report["spacy_nerve_s"], report["engine_s"]) > 0
+    assert report["nerve_over_spacy"] == pytest.approx(
+        report["spacy_ner_s"] / report["spacy_nerve_s"]
+    )
+    # Both pipelines ran: en_core_web_sm finds entities in "Peter Blackburn met Angela Merkel
+    # in Berlin on Monday ." (the tiny random model may or may not).
+    assert report["spacy_ents"] > 0 and report["nerve_ents"] >= 0
