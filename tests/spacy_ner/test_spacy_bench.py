@@ -58,6 +58,6 @@ def test_bench_spacy_script_interleaved(tiny_model_dir: Any, tmp_path: Path) -> 
     assert report["nerve_over_spacy"] == pytest.approx(
         report["spacy_ner_s"] / report["spacy_nerve_s"]
     )
-    # Both pipelines ran: en_core_web_sm finds entities in "Peter Blackburn met Angela Merkel
-    # in Berlin on Monday ." (the tiny random model may or may not).
-    assert report["spacy_ents"] > 0 and report["nerve_ents"] >= 0
+    # en_core_web_sm's own ner really ran: it finds entities in "Peter Blackburn met Angela
+    # Merkel in Berlin on Monday ." (what the tiny random model finds is not predictable).
+    assert report["spacy_ents"] > 0
