@@ -87,6 +87,8 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=int, default=None, help="window length in tokens")
     p.add_argument("--stride", type=int, default=None, help="tokens shared by windows")
     p.add_argument("--raw-scores", action="store_true", help="attach raw logits")
+    # Entity patterns are merged in after the decode, so they come with the decoding options.
+    add_patterns_options(p)
 
 
 def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -16,13 +16,7 @@ from ..io.atomic import atomic_text_writer
 from ..io.formats import to_conll, to_html, to_json_line
 from ..io.inputs import read_texts
 from ..types import TextResult
-from .common import (
-    add_decoding_options,
-    add_model_options,
-    add_patterns_options,
-    decoding_options,
-    load_engine,
-)
+from .common import add_decoding_options, add_model_options, decoding_options, load_engine
 
 CHUNK = 256  # texts per engine call when streaming a file
 
@@ -48,7 +42,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--no-progress", action="store_true")
     add_model_options(p)
     add_decoding_options(p)
-    add_patterns_options(p)
     p.set_defaults(run=run)
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 
 from ..errors import MissingExtra
+from ..patterns import OVERLAP_POLICIES
 from ..server.flags import add_limit_options
 
 # (import name, pip name) of what the server needs beyond the base install.
@@ -54,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument(
         "--patterns-overlap",
-        choices=["rules", "model", "longest"],
+        choices=OVERLAP_POLICIES,
         help="who wins where a pattern and a model entity overlap (default rules)",
     )
     p.add_argument(
