@@ -103,6 +103,7 @@ def load(
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
     model_dir = resolve_model(model, revision=revision, resolver=resolver)
+    rules = _patterns(patterns, model_dir)  # before the model: a bad file fails fast
     spec = read_spec(model_dir)
     tokenizer = load_tokenizer(model_dir)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)
@@ -128,7 +129,7 @@ def load(
         model_id=model_id,
         max_batch_tokens=max_batch_tokens,
     )
-    engine.patterns = _patterns(patterns, model_dir)
+    engine.patterns = rules
     # How to load it again: pickling an engine (multiprocessing, Ray) ships these, not the
     # sessions and weights, and the receiving process loads the model itself. The embedded
     # default model is named by None so that it resolves inside the receiver's own install.
