@@ -11,6 +11,8 @@ from .engine.core import Engine
 from .errors import InvalidInput, ModelLoadError
 from .model.resolve import Resolver, default_model_dir, resolve_model
 from .model.spec import ModelSpec, read_spec
+from .patterns import Patterns
+from .patterns.bundled import bundled_patterns
 from .text.loading import load_tokenizer
 from .transform import with_model_transform
 
@@ -94,18 +96,22 @@ def load(
     resolver: Resolver | None = None,
     model_id: str | None = None,
     ort_options: OrtOptions | None = None,
+    patterns: str | Path | Patterns | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
     ``model``: a local directory (HF safetensors or ONNX export), a Hub id, or None for the
     embedded default model. ``backend``: auto/torch/onnx. ``device``: cpu/cuda[:N].
-    ``dtype`` (torch): float32/float16/bfloat16.
+    ``dtype`` (torch): float32/float16/bfloat16. ``patterns``: entity patterns merged into
+    every aggregated result, a JSONL file (default overlap policy) or a
+    ``nerve.patterns.Patterns``; None: those of a built model, if it has any.
     """
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
     model_dir = resolve_model(model, revision=revision, resolver=resolver)
+    rules = _patterns(patterns, model_dir)  # before the model: a bad file fails fast
     spec = read_spec(model_dir)
     tokenizer = load_tokenizer(model_dir)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)
@@ -131,6 +137,7 @@ def load(
         model_id=model_id,
         max_batch_tokens=max_batch_tokens,
     )
+    engine.patterns = rules
     # How to load it again: pickling an engine (multiprocessing, Ray) ships these, not the
     # sessions and weights, and the receiving process loads the model itself. The embedded
     # default model is named by None so that it resolves inside the receiver's own install.
@@ -145,8 +152,23 @@ def load(
         "max_batch_tokens": max_batch_tokens,
         "model_id": model_id,
         "ort_options": ort_options,
+        # Explicit patterns travel as their pattern list; a built model's are read again.
+        "patterns": engine.patterns if patterns is not None else None,
     }
     return engine
+
+
+def _patterns(patterns: str | Path | Patterns | None, model_dir: Path) -> Patterns | None:
+    if isinstance(patterns, Patterns):
+        return patterns
+    if patterns is not None:
+        if not isinstance(patterns, (str, Path)):
+            raise InvalidInput(
+                f"patterns must be a file path or a nerve.patterns.Patterns, got "
+                f"{type(patterns).__name__}"
+            )
+        return Patterns.from_jsonl(patterns)
+    return bundled_patterns(model_dir)
 
 
 def reload(load_args: dict[str, Any]) -> Engine:

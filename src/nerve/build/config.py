@@ -22,8 +22,18 @@ nerve:                            # optional; nerve only (encoderfile never read
   transform_output: auto          # auto | logits | probabilities (see docs/build.md)
   transform_timeout: 5            # seconds per call
   transform_memory_mb: 256
-  threads: 2
-  limits: {max_batch_tokens: 16384}
+  threads: 2                      # model threads of the executable (default: all cores)
+  patterns: ./patterns.jsonl      # entity patterns (docs/patterns.md), shipped in the bundle
+  patterns_overlap: rules         # rules | model | longest
+  patterns_ignore_case: false     # default of pattern lines without "ignore_case"
+  limits:                         # defaults of `serve` (its flags and NERVE_* win)
+    max_batch_tokens: 16384
+    max_concurrent_requests: 512
+    max_client_batch_size: 32
+    max_input_chars: 100000
+    max_body_bytes: 8388608
+    request_timeout: 60
+    strict_length: false
 ```
 
 Like encoderfile, keys nerve does not know at the top level and under ``encoderfile:`` are
@@ -90,6 +100,9 @@ _NERVE_KEYS = (
     "transform_memory_mb",
     "threads",
     "limits",
+    "patterns",
+    "patterns_overlap",
+    "patterns_ignore_case",
 )
 # ServerConfig fields a build may set defaults for, with their types.
 LIMIT_KEYS: dict[str, tuple[type, ...]] = {
@@ -114,6 +127,9 @@ class NerveOptions:
     transform_memory_mb: int = 256
     threads: int | None = None
     limits: dict[str, Any] = field(default_factory=dict)
+    patterns: Path | None = None  # absolute
+    patterns_overlap: str = "rules"
+    patterns_ignore_case: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,7 +270,7 @@ def parse_config(data: object, source: Path, cwd: Path | None = None) -> BuildCo
         path=path,
         output_path=None if output is None else r.new_path(output, "encoderfile.output_path"),
         transform=transform,
-        nerve=_nerve(top.get("nerve"), where),
+        nerve=_nerve(top.get("nerve"), where, r),
         source=Path(source),
         files=files,
         lua_libs=lua_libs,
@@ -402,7 +418,7 @@ def target_notice(target: str, what: str) -> str | None:
 
 
 # -- nerve: -----------------------------------------------------------------------------------
-def _nerve(data: object, where: str) -> NerveOptions:
+def _nerve(data: object, where: str, r: _Reader) -> NerveOptions:
     if data is None:
         return NerveOptions()
     opts = _mapping(data, where, "nerve")
@@ -424,6 +440,17 @@ def _nerve(data: object, where: str) -> NerveOptions:
     timeout = _number(opts.get("transform_timeout", 5.0), where, "nerve.transform_timeout")
     memory = _positive_int(opts.get("transform_memory_mb", 256), where, "nerve.transform_memory_mb")
     threads = opts.get("threads")
+    patterns = opts.get("patterns")
+    overlap = opts.get("patterns_overlap", "rules")
+    from ..patterns import OVERLAP_POLICIES
+
+    if overlap not in OVERLAP_POLICIES:
+        raise BuildError(
+            f"{where}: nerve.patterns_overlap {overlap!r} is not one of {OVERLAP_POLICIES}"
+        )
+    ignore_case = opts.get("patterns_ignore_case", False)
+    if not isinstance(ignore_case, bool):
+        raise BuildError(f"{where}: nerve.patterns_ignore_case must be true or false")
     return NerveOptions(
         aggregation=aggregation.lower(),
         precision=precision,
@@ -432,6 +459,9 @@ def _nerve(data: object, where: str) -> NerveOptions:
         transform_memory_mb=memory,
         threads=None if threads is None else _positive_int(threads, where, "nerve.threads"),
         limits=_limits(opts.get("limits"), where),
+        patterns=None if patterns is None else r.existing_path(patterns, "nerve.patterns"),
+        patterns_overlap=overlap,
+        patterns_ignore_case=ignore_case,
     )
 
 

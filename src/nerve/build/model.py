@@ -96,6 +96,9 @@ def stage_model(config: BuildConfig, staging: Path, say: Say) -> StagedModel:
     if config.transform is not None:
         say("Checking transform..." if config.validate_transform else "Compiling transform...")
         transform = resolve_transform(config, engine, say)
+    if config.nerve.patterns is not None:
+        say("Checking patterns...")
+        _stage_patterns(config, out)
     files = [p.name for p in sorted(out.iterdir()) if p.is_file() and p.name != MANIFEST_FILE]
     manifest = Manifest(
         name=config.name,
@@ -233,8 +236,30 @@ def check_staged(staged: StagedModel, *, strict: bool = True, say: Say = print) 
         )
 
 
+def _stage_patterns(config: BuildConfig, out: Path) -> None:
+    """Read and check the patterns now (a bad line fails the build, not the executable) and
+    ship them in the model directory, where every loader of a built model finds them."""
+    from ..patterns import Patterns
+    from ..patterns.bundled import write_bundled
+
+    assert config.nerve.patterns is not None
+    try:
+        patterns = Patterns.from_jsonl(
+            config.nerve.patterns,
+            overlap=config.nerve.patterns_overlap,
+            ignore_case=config.nerve.patterns_ignore_case,
+        )
+    except NerveError as exc:
+        raise BuildError(f"nerve.patterns: {exc.message}") from None
+    write_bundled(patterns, out)
+
+
 def _defaults(config: BuildConfig) -> dict[str, object]:
     defaults: dict[str, object] = {"aggregation": config.nerve.aggregation}
+    if config.nerve.patterns is not None:
+        from ..patterns.bundled import OVERLAP_DEFAULT_KEY
+
+        defaults[OVERLAP_DEFAULT_KEY] = config.nerve.patterns_overlap
     if config.nerve.threads is not None:
         defaults["threads"] = config.nerve.threads
     defaults.update(config.nerve.limits)

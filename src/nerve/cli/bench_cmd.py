@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--peers",
         type=_names,
         default=("pipeline", "spacy"),
-        help="comma-separated: pipeline, spacy, none",
+        help="comma-separated: pipeline, spacy, spacy-nerve (en_core_web_sm with nerve_ner "
+        "in place of its ner), none",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median)")

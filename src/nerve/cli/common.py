@@ -32,6 +32,40 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_patterns_options(p: argparse.ArgumentParser) -> None:
+    from ..patterns import DEFAULT_OVERLAP, OVERLAP_POLICIES
+
+    p.add_argument(
+        "--patterns",
+        default=None,
+        metavar="FILE",
+        help='entity patterns, JSONL: {"label": "ORG", "pattern": "Amazon Web Services"} '
+        "per line (see docs/patterns.md)",
+    )
+    p.add_argument(
+        "--patterns-overlap",
+        default=DEFAULT_OVERLAP,
+        choices=OVERLAP_POLICIES,
+        help=f"who wins where a pattern and a model entity overlap (default {DEFAULT_OVERLAP})",
+    )
+    p.add_argument(
+        "--patterns-ignore-case",
+        action="store_true",
+        help="match patterns case-insensitively unless a line sets ignore_case",
+    )
+
+
+def patterns_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The ``--patterns`` options as a ``Patterns`` (None without ``--patterns``)."""
+    if getattr(args, "patterns", None) is None:
+        return None
+    from ..patterns import Patterns
+
+    return Patterns.from_jsonl(
+        args.patterns, overlap=args.patterns_overlap, ignore_case=args.patterns_ignore_case
+    )
+
+
 def add_decoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--aggregation",
@@ -61,6 +95,8 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=int, default=None, help="window length in tokens")
     p.add_argument("--stride", type=int, default=None, help="tokens shared by windows")
     p.add_argument("--raw-scores", action="store_true", help="attach raw logits")
+    # Entity patterns are merged in after the decode, so they come with the decoding options.
+    add_patterns_options(p)
 
 
 def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -73,6 +109,7 @@ def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         dtype=args.dtype,
         threads=args.threads,
         max_batch_tokens=args.max_batch_tokens,
+        patterns=patterns_from(args),
     )
 
 

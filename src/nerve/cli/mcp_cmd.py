@@ -8,7 +8,7 @@ import sys
 
 from ..errors import MissingExtra
 from ..types import DEFAULT_AGGREGATION, Aggregation
-from .common import add_model_options, load_engine
+from .common import add_model_options, add_patterns_options, load_engine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per call")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
     add_model_options(p)
+    add_patterns_options(p)
     p.set_defaults(run=run)
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 
 from ..errors import MissingExtra
+from ..patterns import OVERLAP_POLICIES
 from ..server.flags import (
     add_limit_options,
     add_otel_options,
@@ -61,6 +62,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_tls_options(p)
     add_runtime_options(p)
     add_otel_options(p)
+    p.add_argument(
+        "--patterns",
+        metavar="FILE",
+        help="entity patterns (JSONL, see docs/patterns.md), merged into every aggregated result",
+    )
+    p.add_argument(
+        "--patterns-overlap",
+        choices=OVERLAP_POLICIES,
+        help="who wins where a pattern and a model entity overlap (default rules)",
+    )
+    p.add_argument(
+        "--patterns-ignore-case",
+        action="store_const",
+        const=True,
+        help="match patterns case-insensitively unless a line sets ignore_case",
+    )
     p.set_defaults(run=run)
 
 

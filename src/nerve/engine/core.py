@@ -22,6 +22,7 @@ from ..decode.stitch import kept_positions
 from ..decode.tokens import WindowTokens
 from ..errors import InvalidInput
 from ..model.spec import ModelSpec
+from ..patterns import Patterns
 from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
@@ -92,6 +93,8 @@ class Engine:
         self._pool = BatchPool(int(getattr(backend, "concurrency", 1)))
         # Set by nerve.load: the arguments that load this engine again (see __reduce__).
         self.load_args: dict[str, Any] | None = None
+        # Entity patterns merged into every aggregated result (nerve.patterns); set by load.
+        self.patterns: Patterns | None = None
 
     def vocabulary_piece(self, token_id: int) -> str | None:
         """The vocabulary's entry for ``token_id`` (``[UNK]`` for an unknown piece)."""
@@ -181,7 +184,9 @@ class Engine:
             self.decode_ctx,
             raw_logits=logits if options.raw_scores else None,
         )
-        return TextResult(encoded.text, tuple(entities), encoded.read_span)
+        return TextResult(
+            encoded.text, self._with_patterns(encoded.text, entities, options), encoded.read_span
+        )
 
     def decode_many(
         self,
@@ -201,9 +206,18 @@ class Engine:
             raw_scores=options.raw_scores,
         )
         return [
-            TextResult(e.text, tuple(ents), e.read_span)
+            TextResult(e.text, self._with_patterns(e.text, ents, options), e.read_span)
             for e, ents in zip(encoded, entities, strict=True)
         ]
+
+    def _with_patterns(
+        self, text: str, entities: Sequence[Entity], options: InferenceOptions
+    ) -> tuple[Entity, ...]:
+        """Pattern matches merged in, for aggregated strategies only: ``none`` returns
+        sub-word tokens, which a phrase match is not."""
+        if self.patterns is None or options.aggregation_strategy is Aggregation.NONE:
+            return tuple(entities)
+        return self.patterns.apply(text, entities, options.ignore_labels)
 
     def decode_words(self, encoded: EncodedText, logits: Sequence[np.ndarray]) -> WordLabels:
         assert encoded.word_ids is not None

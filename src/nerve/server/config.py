@@ -56,6 +56,10 @@ class ServerConfig:
     # OpenTelemetry request traces over OTLP/gRPC (nerve.server.tracing).
     enable_otel: bool = False
     otel_exporter_url: str | None = None
+    # Entity patterns (nerve.patterns): a JSONL file, the overlap policy, the case default.
+    patterns: str | None = None
+    patterns_overlap: str = "rules"
+    patterns_ignore_case: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -84,6 +88,13 @@ class ServerConfig:
             raise InvalidInput("--api-key must not be empty")
         if (self.cert_file is None) != (self.key_file is None):
             raise InvalidInput("TLS needs both --cert-file and --key-file")
+        from ..patterns import OVERLAP_POLICIES
+
+        if self.patterns_overlap not in OVERLAP_POLICIES:
+            raise InvalidInput(
+                f"--patterns-overlap must be one of {', '.join(OVERLAP_POLICIES)}, "
+                f"got {self.patterns_overlap!r}"
+            )
 
     @property
     def grpc_address(self) -> str:
@@ -154,6 +165,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "device_id": _optional_int,
     "enable_otel": _parse_bool,
     "otel_exporter_url": _optional_str,
+    "patterns": _optional_str,
+    "patterns_overlap": str,
+    "patterns_ignore_case": _parse_bool,
 }
 
 

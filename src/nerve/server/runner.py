@@ -40,6 +40,15 @@ class _HttpServer(uvicorn.Server):
 
 
 def load_engine(config: ServerConfig) -> Engine:
+    patterns = None
+    if config.patterns is not None:
+        from ..patterns import Patterns
+
+        patterns = Patterns.from_jsonl(
+            config.patterns,
+            overlap=config.patterns_overlap,
+            ignore_case=config.patterns_ignore_case,
+        )
     return load(
         config.model,
         backend=config.backend,
@@ -49,6 +58,7 @@ def load_engine(config: ServerConfig) -> Engine:
         max_batch_tokens=config.max_batch_tokens,
         model_id=config.model_id,
         ort_options=ort_options(config),
+        patterns=patterns,
     )
 
 
