@@ -78,6 +78,11 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^(\./build/|sudo )"), "the built executable: tests/build/test_executable.py"),
     (
+        re.compile(r"^(patterns|spacy)\.md:\d+: |--patterns\b"),
+        "the patterns and spaCy pages run their blocks in order (each depends on the files "
+        "the one before wrote): tests/patterns/test_patterns_docs.py, tests/spacy_ner",
+    ),
+    (
         re.compile(r"^nerve (inspect|version|new-transform)\b"),
         "encoderfile's build commands (need a built executable or write files): "
         "tests/build/test_build_cli_api.py",

@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..errors import InvalidInput
-from ..types import Aggregation, TextResult
+from ..types import DEFAULT_AGGREGATION, Aggregation, TextResult
 from .align import ALIGNMENT_MODES, entity_spans, merged_ents
 
 DEFAULT_BATCH_SIZE = 256
@@ -29,7 +29,7 @@ class NerveNER:
         engine: Any,
         *,
         name: str = "nerve_ner",
-        aggregation_strategy: str = "simple",
+        aggregation_strategy: str = DEFAULT_AGGREGATION.value,
         ignore_labels: Sequence[str] = ("O",),
         alignment_mode: str = "expand",
         overwrite_ents: bool = True,
@@ -90,7 +90,7 @@ class NerveNER:
         "device": "cpu",
         "threads": None,
         "patterns": None,
-        "aggregation_strategy": "simple",
+        "aggregation_strategy": DEFAULT_AGGREGATION.value,  # nerve's one default (types.py)
         "ignore_labels": ["O"],
         "alignment_mode": "expand",
         "overwrite_ents": True,
