@@ -80,7 +80,9 @@ def test_admission_refuses_beyond_the_limit_and_recovers() -> None:
 # -- take_pieces ---------------------------------------------------------------------------
 def jobs_of(*shapes: tuple[int, int]) -> deque[Job]:
     """Jobs of ``rows`` windows of ``width`` tokens each (first ids 0, 100, 200...)."""
-    return deque(Job([window(width, 100 * i)] * rows, 0.0) for i, (rows, width) in enumerate(shapes))
+    return deque(
+        Job([window(width, 100 * i)] * rows, 0.0) for i, (rows, width) in enumerate(shapes)
+    )
 
 
 def test_take_pieces_interleaves_a_large_job_with_a_small_one() -> None:

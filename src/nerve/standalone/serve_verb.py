@@ -39,6 +39,13 @@ _PASSTHROUGH = (
     "max_input_chars",
     "max_body_bytes",
     "request_timeout",
+    "max_queued_tokens",
+    "max_request_tokens",
+    "graceful_timeout",
+    "max_connections",
+    "header_timeout",
+    "body_timeout",
+    "keep_alive_timeout",
     "strict_length",
     "log_level",
 )
