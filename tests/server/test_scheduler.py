@@ -336,3 +336,32 @@ def test_abort_fails_every_waiting_request_with_the_given_error() -> None:
     finally:
         worker.close(5)
     assert worker.queued_tokens == 0
+
+
+def test_work_that_would_outlast_the_queue_time_at_the_measured_rate_is_refused() -> None:
+    now = [0.0]
+
+    class SlowModel(CountingModel):
+        def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+            now[0] += 0.1 * sum(len(w) for w in windows)  # 0.1 s per token, on a fake clock
+            return super().__call__(windows)
+
+    model = SlowModel()
+    worker = ModelWorker(model, max_batch_tokens=10, clock=lambda: now[0], max_queue_seconds=5.0)
+    worker.start()
+    try:
+        model.gate.set()
+        worker.submit([window(10, 1)]).result(5)  # teaches the rate: 1 s for 10 tokens
+        model.gate.clear()
+        model.entered.clear()
+        busy = worker.submit([window(10, 2)])
+        assert model.entered.wait(5)  # held in the model
+        queued = worker.submit([window(10, 3 + i) for i in range(4)])  # 40 tokens: 4 s
+        with pytest.raises(Overloaded, match="would take about 6 s"):
+            worker.submit([window(20, 50)])  # 60 tokens: 6 s > 5 s
+        model.gate.set()
+        busy.result(5)
+        queued.result(5)
+    finally:
+        model.gate.set()
+        worker.close(5)

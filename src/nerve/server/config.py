@@ -46,8 +46,11 @@ class ServerConfig:
     # model on 2 busy EPYC cores (~10,000 tokens/s measured), so what is admitted drains well
     # inside the 60 s request timeout; size it as throughput x (a fraction of the timeout).
     max_queued_tokens: int = 131_072
-    # One request's model tokens: beyond it, 413. A 100,000-character text is ~26,000 tokens.
-    max_request_tokens: int = 65_536
+    # One request's model tokens: beyond it, 413. TEI's default per-request cap too (its
+    # max_batch_tokens). Not only model time: tokenizing, decoding and rendering a request hold
+    # Python's GIL for ~0.2 s per 5,000 tokens, during which every other request waits, so the
+    # cap also bounds that. ~40,000 characters of English at the default window and stride.
+    max_request_tokens: int = 16_384
     graceful_timeout: float = 30.0  # SIGTERM → exit within this many seconds
     max_connections: int = 2048  # open HTTP connections; beyond it new ones are closed at once
     header_timeout: float = 10.0  # seconds for a request line and headers to arrive

@@ -30,7 +30,7 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-request-tokens",
         type=int,
-        help="model tokens of one request; beyond it, 413 (default 65536)",
+        help="model tokens of one request; beyond it, 413 (default 16384)",
     )
     p.add_argument(
         "--graceful-timeout",

@@ -183,12 +183,18 @@ class ModelWorker:
         observer: BatchObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_queued_tokens: int | None = None,
+        max_queue_seconds: float | None = None,
     ) -> None:
         self._run_windows = run_windows
         self._budget = max_batch_tokens
         self._observer = observer
         self._clock = clock
         self._max_queued = max_queued_tokens
+        # The token bound is sized for a throughput; the time bound follows the one measured
+        # (a shared or throttled machine): work whose queue would take longer than this to
+        # drain is refused too, so what is admitted finishes before its timeout.
+        self._max_queue_seconds = max_queue_seconds
+        self._seconds_per_token: float | None = None  # moving average over recent batches
         self._jobs: deque[Job] = deque()
         self._queued_tokens = 0  # tokens of the live jobs not yet taken into a batch
         self._cond = threading.Condition()
@@ -234,6 +240,10 @@ class ModelWorker:
     def queued_tokens(self) -> int:
         return self._queued_tokens
 
+    def _drain_seconds(self, tokens: int) -> float | None:
+        rate = self._seconds_per_token
+        return None if rate is None else tokens * rate
+
     @property
     def full(self) -> bool:
         """Whether no more work can be admitted at all (a cheap check before tokenizing)."""
@@ -252,6 +262,18 @@ class ModelWorker:
                     f"the server has {queued} model tokens of work queued and this request "
                     f"adds {tokens}; the limit is {self._max_queued} (--max-queued-tokens); "
                     "retry later"
+                )
+            wait = self._drain_seconds(queued + tokens)
+            if (
+                self._max_queue_seconds is not None
+                and wait is not None
+                and queued > 0
+                and wait > self._max_queue_seconds
+            ):
+                raise Overloaded(
+                    f"the server's queued work would take about {wait:.0f} s at the "
+                    f"throughput measured now, more than {self._max_queue_seconds:g} s "
+                    "(half of --request-timeout); retry later"
                 )
             self._jobs.append(job)
             self._queued_tokens += tokens
@@ -333,9 +355,17 @@ class ModelWorker:
         except Exception as exc:  # torch, onnxruntime, CUDA OOM, a Lua transform...
             return exc
         elapsed = self._clock() - started
+        self._learn_rate(sum(len(w) for w in windows), elapsed)
         self._record(pieces, logits, elapsed)
         self._report_batch(pieces, windows, elapsed)
         return None
+
+    def _learn_rate(self, tokens: int, seconds: float) -> None:
+        if tokens <= 0:
+            return
+        sample = seconds / tokens
+        old = self._seconds_per_token
+        self._seconds_per_token = sample if old is None else 0.8 * old + 0.2 * sample
 
     def _fail(self, piece: Piece, error: Exception) -> None:
         # The detail goes to the log, the caller gets a fixed message.

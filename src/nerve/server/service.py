@@ -33,10 +33,10 @@ from .metrics import ServerMetrics
 from .pool import BoundedPool
 from .scheduler import Admission, JobResult, ModelWorker
 
-# On CPU a batch of 2,048 tokens takes ~0.1-0.2 s on 2 cores: a sentence that arrives behind a
+# On CPU a batch of 512 tokens (the engine's own CPU batch for ONNX) takes ~0.05-0.2 s on 2 cores: a sentence that arrives behind a
 # large document waits about that long (the scheduler interleaves by window). Accelerators
 # take --max-batch-tokens whole; their batches are fast either way.
-CPU_FAIR_BATCH_TOKENS = 2048
+CPU_FAIR_BATCH_TOKENS = 512
 # Windows overlap by ``stride`` tokens; past half the window's content, each token is computed
 # more than twice (window 128, stride 125: 40x), so the server refuses such settings.
 MAX_STRIDE_FRACTION = 0.5
@@ -67,6 +67,7 @@ class InferenceService:
             fair_batch_tokens(engine, config),
             observer=metrics,
             max_queued_tokens=config.max_queued_tokens,
+            max_queue_seconds=config.request_timeout / 2,
         )
         # Tokenizer (Rust, releases the GIL) and numpy decoding; a few threads keep them busy
         # while the model worker runs the previous batch. Each admitted request has at most one
@@ -132,8 +133,12 @@ class InferenceService:
         return await self._run(sentences, self._effective(options), True, self._decode_words)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run CPU work (JSON parsing/rendering of big bodies) off the event loop, in a small
-        pool whose backlog is bounded: beyond it, 429."""
+        """Run CPU work (rendering big responses) off the event loop."""
+        return await self._cpu.run(functools.partial(fn, *args))
+
+    async def parse_body(self, fn: Callable[..., T], *args: Any) -> T:
+        """Parse a large request body off the event loop, in a small pool whose backlog is
+        bounded: beyond it, 429 (parsing counts against admission; nothing waits unbounded)."""
         return await self._bodies.run(functools.partial(fn, *args))
 
     # -- internals -------------------------------------------------------------------------
