@@ -112,4 +112,6 @@ def test_work_beyond_the_queue_bound_gets_429_at_once_never_a_timeout(
     assert not flood.lost
     assert set(statuses) <= {200, 429}, statuses  # never 504
     assert statuses[429] > 0 and statuses[200] > 0
-    assert flood.percentile(0.5, 429) < 0.05
+    # 50 ms on a machine that is not overloaded; on a shared one, still a small fraction of
+    # what an admitted request takes (a refusal never waits for the model).
+    assert flood.percentile(0.5, 429) < max(0.05, flood.percentile(0.5, 200) / 4)

@@ -4,8 +4,8 @@ within ``--graceful-timeout`` on SIGTERM/SIGINT, answering every request receive
 1. stop accepting (listeners closed); HTTP answers requests that arrive on already-open
    connections with 503 + ``Connection: close`` and marks in-flight responses
    ``Connection: close``; gRPC refuses new RPCs;
-2. after a short linger (a request already on the wire gets its 503, not a reset), close idle
-   keep-alive connections;
+2. idle keep-alive connections close when their client sends again (503 + close), or at
+   ``--keep-alive-timeout``, never under a request already on its way (which would be reset);
 3. wait for the requests in flight; at the deadline minus a margin, fail whatever still waits
    for the model with 503, let those answers go out, then exit 0.
 
@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -38,10 +40,8 @@ from .service import InferenceService
 log = logging.getLogger("nerve.server")
 
 
-# Shutdown timing (seconds): requests already on the wire when the signal came get their
-# 503 during the linger; the abort margin leaves time for the 503s of aborted requests to be
-# written before the deadline.
-DRAIN_LINGER = 0.5
+# The abort margin (seconds) leaves time for the 503s of requests still waiting for the model
+# at the deadline to be written before the process exits.
 ABORT_MARGIN = 2.0
 SHUTDOWN_REASON = "the server is shutting down"
 
@@ -90,20 +90,14 @@ class _HttpServer(uvicorn.Server):
         return int(self.servers[0].sockets[0].getsockname()[1])
 
     async def shutdown(self, sockets: list[object] | None = None) -> None:
-        for server in self.servers:
-            server.close()  # stop accepting
         self.drain.active = True  # new requests on open connections: 503 + Connection: close
+        await self._stop_accepting()
         state = self.server_state
         for conn in list(state.connections):
             cycle = getattr(conn, "cycle", None)
             if cycle is not None and not cycle.response_complete:
                 cycle.keep_alive = False  # the answer in flight closes its connection
-        await self._wait(lambda: not state.connections, min(DRAIN_LINGER, self.deadline.left()))
-        for conn in list(state.connections):
-            cycle = getattr(conn, "cycle", None)
-            if cycle is None or cycle.response_complete:
-                conn.shutdown()  # idle keep-alive: closed now
-        await self._wait(lambda: not state.tasks, self.deadline.left(self.deadline.abort_margin))
+        await self._wait(self._drained, self.deadline.left(self.deadline.abort_margin))
         if state.tasks:
             aborted = self.abort()
             log.warning(
@@ -115,6 +109,37 @@ class _HttpServer(uvicorn.Server):
             task.cancel()
         for conn in list(state.connections):
             conn.transport.close()
+
+    def _drained(self) -> bool:
+        """True once nothing is left to answer. Idle keep-alive connections are not closed
+        here: closing one races with a client that is sending on it right then (its request
+        would get a reset). They close when their client sends (503 + close), when it closes
+        them, or at --keep-alive-timeout, whichever comes first."""
+        state = self.server_state
+        return not state.tasks and not state.connections
+
+    async def _stop_accepting(self) -> None:
+        """Close the listeners without resetting the connections the kernel already queued
+        for them (a client there has sent its request and would get a reset): accept those
+        first and answer them like any request during the drain (503 + close)."""
+        loop = asyncio.get_running_loop()
+        queued: list[socket.socket] = []
+        for server in self.servers:
+            dups = [socket.socket(fileno=os.dup(s.fileno())) for s in server.sockets]
+            server.close()
+            for listener in dups:
+                listener.setblocking(False)
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    while True:
+                        queued.append(listener.accept()[0])
+                listener.close()
+        for sock in queued:
+            with contextlib.suppress(OSError):
+                await loop.connect_accepted_socket(self._new_protocol, sock)
+
+    def _new_protocol(self) -> asyncio.Protocol:
+        cls: Callable[..., asyncio.Protocol] = self.config.http_protocol_class  # type: ignore[assignment]
+        return cls(config=self.config, server_state=self.server_state, app_state={})
 
     async def _wait(self, done: Callable[[], bool], seconds: float) -> None:
         end = time.monotonic() + seconds

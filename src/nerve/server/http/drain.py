@@ -26,6 +26,11 @@ class DrainGate:
             await self.app(scope, receive, send)
             return
         error = Unavailable("the server is shutting down; retry on a new connection")
+        # Read the body first (the transport's body timeout bounds this): closing with unread
+        # bytes makes the kernel send a reset, and the client would never see the 503.
+        message = await receive()
+        while message["type"] == "http.request" and message.get("more_body", False):
+            message = await receive()
         await send(
             {
                 "type": "http.response.start",
