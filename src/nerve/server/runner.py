@@ -89,7 +89,7 @@ class _HttpServer(uvicorn.Server):
     def port(self) -> int:
         return int(self.servers[0].sockets[0].getsockname()[1])
 
-    async def shutdown(self, sockets: list[object] | None = None) -> None:
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.drain.active = True  # new requests on open connections: 503 + Connection: close
         await self._stop_accepting()
         state = self.server_state

@@ -28,6 +28,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -386,10 +387,9 @@ class ModelWorker:
             if job.done == job.rows:
                 assert job.started is not None
                 result = JobResult(job.logits, job.started - job.enqueued, job.model_seconds)
-                try:
+                # Cancelled while its last batch ran: nobody is waiting.
+                with contextlib.suppress(InvalidStateError):
                     job.future.set_result(result)
-                except InvalidStateError:
-                    pass  # cancelled while its last batch ran: nobody is waiting
                 self._forget(job)
 
     def _forget(self, job: Job) -> None:

@@ -33,9 +33,9 @@ from .metrics import ServerMetrics
 from .pool import BoundedPool
 from .scheduler import Admission, JobResult, ModelWorker
 
-# On CPU a batch of 512 tokens (the engine's own CPU batch for ONNX) takes ~0.05-0.2 s on 2 cores: a sentence that arrives behind a
-# large document waits about that long (the scheduler interleaves by window). Accelerators
-# take --max-batch-tokens whole; their batches are fast either way.
+# On CPU a batch of 512 tokens (the engine's own CPU batch for ONNX) takes ~0.05-0.2 s on 2
+# cores: a sentence that arrives behind a large document waits about that long (the scheduler
+# interleaves by window). Accelerators take --max-batch-tokens whole; their batches are fast.
 CPU_FAIR_BATCH_TOKENS = 512
 # Windows overlap by ``stride`` tokens; past half the window's content, each token is computed
 # more than twice (window 128, stride 125: 40x), so the server refuses such settings.

@@ -30,7 +30,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-_BUSY_BODY = b'{"error":{"code":"overloaded","message":"too many open connections (--max-connections); retry later"}}'
+_BUSY_BODY = (
+    b'{"error":{"code":"overloaded","message":'
+    b'"too many open connections (--max-connections); retry later"}}'
+)
 BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"content-type: application/json\r\n"
