@@ -359,6 +359,9 @@ def test_work_that_would_outlast_the_queue_time_at_the_measured_rate_is_refused(
         queued = worker.submit([window(10, 3 + i) for i in range(4)])  # 40 tokens: 4 s
         with pytest.raises(Overloaded, match="would take about 6 s"):
             worker.submit([window(20, 50)])  # 60 tokens: 6 s > 5 s
+        assert not worker.full  # 4 s queued: a small request still fits
+        worker.submit([window(10, 60)])  # 50 tokens: 5 s, at the bound
+        assert worker.full  # now refused before anyone tokenizes
         model.gate.set()
         busy.result(5)
         queued.result(5)

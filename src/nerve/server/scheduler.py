@@ -247,8 +247,17 @@ class ModelWorker:
 
     @property
     def full(self) -> bool:
-        """Whether no more work can be admitted at all (a cheap check before tokenizing)."""
-        return self._max_queued is not None and self._queued_tokens >= self._max_queued
+        """Whether no more work can be admitted at all (a cheap check before tokenizing):
+        the queued tokens are at their bound, or would already take longer to drain."""
+        queued = self._queued_tokens
+        if self._max_queued is not None and queued >= self._max_queued:
+            return True
+        wait = self._drain_seconds(queued)
+        return (
+            self._max_queue_seconds is not None
+            and wait is not None
+            and (wait >= self._max_queue_seconds)
+        )
 
     # -- producers (any thread) -----------------------------------------------------------
     def submit(self, windows: Sequence[WindowTokens]) -> Future[JobResult]:

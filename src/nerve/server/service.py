@@ -199,8 +199,9 @@ class InferenceService:
 
     def _queue_full(self) -> Overloaded:
         return Overloaded(
-            f"the server has {self._worker.queued_tokens} model tokens of work queued, its "
-            f"limit (--max-queued-tokens {self.config.max_queued_tokens}); retry later"
+            f"the server has {self._worker.queued_tokens} model tokens of work queued, at its "
+            f"limit (--max-queued-tokens {self.config.max_queued_tokens}, or half of "
+            "--request-timeout at the throughput measured now); retry later"
         )
 
     def _check_work(self, tokens: int, windows: int) -> None:
