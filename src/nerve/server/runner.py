@@ -21,6 +21,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -164,7 +165,13 @@ def serve(config: ServerConfig) -> int:
     engine = load_engine(config)
     raise_fd_limit(config.max_connections + 256)
     asyncio.run(run(config, engine))
-    return 0
+    # Every request has its answer by now. A tokenizer or decode thread may still be busy
+    # with the work of a request that was answered 503 at the deadline; the interpreter would
+    # wait for it at exit, past --graceful-timeout. Nothing is left to flush but the log.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def raise_fd_limit(wanted: int) -> None:
