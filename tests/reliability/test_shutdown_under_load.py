@@ -28,6 +28,11 @@ def test_sigterm_under_keep_alive_load_loses_nothing(
         "--disable-grpc",
         "--graceful-timeout",
         str(GRACEFUL),
+        # Out of this test's subject: a client so starved of CPU that it sends its next
+        # request only after the server's keep-alive timeout meets the usual keep-alive race
+        # (the server closed first), shutdown or not.
+        "--keep-alive-timeout",
+        "60",
     )
     load, heavy = Outcomes(), Outcomes()
     body = {"inputs": [[SENTENCE]]}
@@ -75,7 +80,9 @@ def test_sigterm_under_keep_alive_load_loses_nothing(
         f" exit {code} after {exited_after:.2f} s"
     )
     assert not load.lost and not heavy.lost, (load.lost + heavy.lost)[:5]
-    assert set(statuses) <= {200, 503}, statuses
+    # 503 while draining; 429 when admission refuses work an overloaded machine could not
+    # finish in time (the long job makes that likely on a shared CI box) — both answers.
+    assert set(statuses) <= {200, 429, 503}, statuses
     assert statuses[200] >= 3 * 64
     assert code == 0, server.log()
     assert exited_after < GRACEFUL + 1.0  # the process's own exit (interpreter) takes < 1 s

@@ -135,6 +135,7 @@ class _HttpServer(uvicorn.Server):
                         queued.append(listener.accept()[0])
                 listener.close()
         for sock in queued:
+            sock.setblocking(False)
             with contextlib.suppress(OSError):
                 await loop.connect_accepted_socket(self._new_protocol, sock)
 
