@@ -9,10 +9,11 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from server.procs import start_server
 
-from .load import SENTENCE, Outcomes, closed_loop
+from .load import SENTENCE, Outcomes, attempt, closed_loop
 from .test_fairness_admission import HEAVY
 
 GRACEFUL = 10.0
@@ -89,3 +90,46 @@ def test_sigterm_under_keep_alive_load_loses_nothing(
     if long_job:
         assert sum(heavy.statuses.values()) >= 1  # the long job was answered (200 or 503)
     assert "Traceback" not in server.log()
+
+
+def test_a_second_signal_answers_what_is_left_and_exits_at_once(
+    default_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_server(
+        default_model_dir,
+        tmp_path_factory.mktemp("reliability-second-signal"),
+        "--disable-grpc",
+        "--graceful-timeout",
+        "60",
+        # A job of tens of seconds: far over the default work caps on purpose.
+        "--max-request-tokens",
+        "1000000",
+        "--max-queued-tokens",
+        "1000000",
+    )
+    long_job = {**HEAVY, "inputs": HEAVY["inputs"] * 16}
+    outcome = Outcomes()
+
+    async def scenario() -> float:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+            task = asyncio.ensure_future(attempt(client, "/v1/entities", long_job, outcome))
+            await asyncio.sleep(3.0)  # tokenized and in the worker
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(1.0)
+            server.proc.send_signal(signal.SIGTERM)
+            second = time.monotonic()
+            await task
+            return second
+
+    try:
+        second = asyncio.run(scenario())
+        code = server.proc.wait(30)
+        exited_after = time.monotonic() - second
+    finally:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+    print(f"\nsecond signal: {dict(outcome.statuses)}, exit {code} after {exited_after:.2f} s")
+    assert outcome.statuses == {503: 1}, (outcome, server.log())
+    assert code == 0
+    assert exited_after < 5.0
+    assert "second signal" in server.log()
