@@ -17,6 +17,7 @@ from nerve.server.errors import (
     InvalidJson,
     ModelFailure,
     PayloadTooLarge,
+    RequestTooLarge,
     TooManyInputs,
     Unauthorized,
     error_body,
@@ -67,6 +68,13 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
         ({"NERVE_STRICT_LENGTH": "maybe"}, "NERVE_STRICT_LENGTH"),
         ({"NERVE_MAX_BATCH_TOKENS": "0"}, "--max-batch-tokens must be a positive"),
         ({"NERVE_DISABLE_HTTP": "1", "NERVE_DISABLE_GRPC": "1"}, "nothing to serve"),
+        ({"NERVE_GRACEFUL_TIMEOUT": "0"}, "--graceful-timeout must be positive"),
+        ({"NERVE_HEADER_TIMEOUT": "-1"}, "--header-timeout must be positive"),
+        ({"NERVE_MAX_CONNECTIONS": "0"}, "--max-connections must be a positive"),
+        (
+            {"NERVE_MAX_REQUEST_TOKENS": "5000", "NERVE_MAX_QUEUED_TOKENS": "4000"},
+            "--max-request-tokens .5000. must not exceed --max-queued-tokens .4000.",
+        ),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -82,6 +90,7 @@ def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> Non
         (InputTooLong("x"), 422, "INVALID_ARGUMENT"),
         (TooManyInputs("x"), 413, "INVALID_ARGUMENT"),
         (InputTooLarge("x"), 413, "INVALID_ARGUMENT"),
+        (RequestTooLarge("x"), 413, "INVALID_ARGUMENT"),
         (PayloadTooLarge("x"), 413, "RESOURCE_EXHAUSTED"),
         (Unauthorized("x"), 401, "UNAUTHENTICATED"),
         (Overloaded("x"), 429, "RESOURCE_EXHAUSTED"),

@@ -13,7 +13,7 @@ import pytest
 from nerve.decode.tokens import WindowTokens
 from nerve.errors import Overloaded
 from nerve.server.errors import ModelFailure, Unavailable
-from nerve.server.scheduler import Admission, BatchStats, Job, ModelWorker, take_jobs
+from nerve.server.scheduler import Admission, BatchStats, Job, ModelWorker, take_pieces
 
 N_LABELS = 3
 
@@ -77,40 +77,45 @@ def test_admission_refuses_beyond_the_limit_and_recovers() -> None:
     assert admission.in_flight == 2
 
 
-# -- take_jobs -----------------------------------------------------------------------------
+# -- take_pieces ---------------------------------------------------------------------------
 def jobs_of(*shapes: tuple[int, int]) -> deque[Job]:
-    """Jobs of ``rows`` windows of ``width`` tokens each."""
-    return deque(Job([window(width)] * rows, 0.0) for rows, width in shapes)
+    """Jobs of ``rows`` windows of ``width`` tokens each (first ids 0, 100, 200...)."""
+    return deque(
+        Job([window(width, 100 * i)] * rows, 0.0) for i, (rows, width) in enumerate(shapes)
+    )
 
 
-def test_take_jobs_fills_the_padded_budget_in_fifo_order() -> None:
-    queue = jobs_of((2, 10), (2, 10), (2, 10))
-    # 4 rows x 10 = 40 fits a budget of 45; a third job would make 6 x 10 = 60.
-    taken = take_jobs(queue, 45)
-    assert [j.rows for j in taken] == [2, 2]
-    assert len(queue) == 1
+def test_take_pieces_interleaves_a_large_job_with_a_small_one() -> None:
+    jobs = jobs_of((10, 10), (1, 10))
+    # Round 1: one window of each; then the large job alone until 4 rows x 10 = 40.
+    pieces = take_pieces(jobs, 40)
+    assert [(p.job.rows, p.start, p.stop) for p in pieces] == [(10, 0, 3), (1, 0, 1)]
 
 
-def test_take_jobs_counts_padding_to_the_longest_window() -> None:
-    queue = jobs_of((1, 10), (1, 40))
+def test_take_pieces_counts_padding_to_the_longest_window() -> None:
+    jobs = jobs_of((1, 10), (1, 40))
     # Unpadded 50 tokens would fit 60, but the batch is 2 rows x 40 = 80.
-    taken = take_jobs(queue, 60)
-    assert len(taken) == 1 and len(queue) == 1
+    pieces = take_pieces(jobs, 60)
+    assert [p.stop - p.start for p in pieces] == [1]
 
 
-def test_take_jobs_always_takes_one_job_even_over_budget() -> None:
-    queue = jobs_of((8, 100), (1, 5))
-    taken = take_jobs(queue, 50)
-    assert [j.rows for j in taken] == [8]
+def test_take_pieces_always_takes_one_window_even_over_budget() -> None:
+    pieces = take_pieces(jobs_of((8, 100), (1, 5)), 50)
+    assert [(p.job.rows, p.stop - p.start) for p in pieces] == [(8, 1)]
 
 
-def test_take_jobs_drops_cancelled_jobs() -> None:
-    queue = jobs_of((1, 10), (1, 10), (1, 10))
-    queue[0].future.cancel()
-    queue[2].future.cancel()
-    taken = take_jobs(queue, 1000)
-    assert len(taken) == 1 and not taken[0].future.cancelled()
-    assert not queue
+def test_take_pieces_rotates_so_the_next_batch_starts_where_this_one_stopped() -> None:
+    jobs = jobs_of((5, 10), (5, 10), (5, 10))
+    first = take_pieces(jobs, 20)  # room for two windows: jobs 0 and 1
+    assert [p.job.windows[0].ids[0] for p in first] == [0, 100]
+    assert jobs[0].windows[0].ids[0] == 200  # job 2 goes first next time
+
+
+def test_take_pieces_continues_a_job_where_it_stopped() -> None:
+    jobs = jobs_of((5, 10))
+    jobs[0].done = 3
+    (piece,) = take_pieces(jobs, 1000)
+    assert (piece.start, piece.stop) == (3, 5)
 
 
 # -- ModelWorker ---------------------------------------------------------------------------
@@ -233,3 +238,133 @@ def test_close_drains_the_queue_first() -> None:
     worker.close(5)
     assert all(f.result(0).logits for f in futures)
     assert not worker.healthy
+
+
+# -- fairness, cancellation and admission by work -------------------------------------------
+class CountingModel:
+    """A fake model that records each call's first ids and can hold the first call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+        self.calls.append([int(w.ids[0]) for w in windows])
+        self.entered.set()
+        self.gate.wait(10)
+        return fake_logits(windows)
+
+
+def test_a_sentence_behind_a_large_document_waits_about_one_batch() -> None:
+    model = CountingModel()
+    # A budget of 4 windows of 10 tokens per batch; the document has 100 windows.
+    worker = ModelWorker(model, max_batch_tokens=40)
+    worker.start()
+    try:
+        document = worker.submit([window(10, 1000 + i) for i in range(100)])
+        assert model.entered.wait(5)
+        sentence = worker.submit([window(10, 7)])
+        model.gate.set()
+        sentence.result(5)
+        result = document.result(10)
+    finally:
+        worker.close(5)
+    # The sentence rides in the batch right after the one running when it arrived (the
+    # document has 96 windows left, but FIFO would have put it 25 batches later).
+    assert [7 in call for call in model.calls].index(True) == 1
+    # The document still comes back whole and in order.
+    assert [int(lg[0, 0]) for lg in result.logits] == [1000 + i for i in range(100)]
+
+
+def test_a_cancelled_request_costs_at_most_the_batch_already_running() -> None:
+    model = CountingModel()
+    worker = ModelWorker(model, max_batch_tokens=20)  # two windows per batch
+    worker.start()
+    try:
+        document = worker.submit([window(10, 1000 + i) for i in range(50)])
+        assert model.entered.wait(5)
+        assert document.cancel()  # the client went away mid-document
+        model.gate.set()
+        probe = worker.submit([window(10, 5)])  # a later request is still served
+        probe.result(5)
+    finally:
+        worker.close(5)
+    document_calls = [c for c in model.calls if any(i >= 1000 for i in c)]
+    assert len(document_calls) == 1  # only the batch that was already running
+    assert worker.queued_tokens == 0
+
+
+def test_work_beyond_the_queued_token_limit_is_refused_at_once() -> None:
+    model = CountingModel()
+    worker = ModelWorker(model, max_batch_tokens=10, max_queued_tokens=100)
+    worker.start()
+    try:
+        busy = worker.submit([window(10, 1)])
+        assert model.entered.wait(5)  # its tokens left the queue with the batch
+        queued = worker.submit([window(10, 2 + i) for i in range(9)])  # 90 tokens queued
+        assert worker.queued_tokens == 90 and not worker.full
+        with pytest.raises(Overloaded, match="limit is 100 .--max-queued-tokens."):
+            worker.submit([window(20, 50)])
+        small = worker.submit([window(10, 60)])  # exactly up to the limit still fits
+        assert worker.full
+        model.gate.set()
+        busy.result(5)
+        queued.result(5)
+        small.result(5)
+        assert worker.queued_tokens == 0
+        worker.submit([window(20, 70)]).result(5)  # admitted again once the work ran
+    finally:
+        worker.close(5)
+
+
+def test_abort_fails_every_waiting_request_with_the_given_error() -> None:
+    model = CountingModel()
+    worker = ModelWorker(model, max_batch_tokens=10)
+    worker.start()
+    try:
+        running = worker.submit([window(10, 1)])
+        assert model.entered.wait(5)
+        waiting = [worker.submit([window(10, 2 + i)]) for i in range(3)]
+        assert worker.abort(Unavailable("the server is shutting down")) >= 3
+        for future in waiting:
+            with pytest.raises(Unavailable, match="shutting down"):
+                future.result(1)
+        model.gate.set()
+        with pytest.raises(Unavailable):
+            running.result(5)  # aborted too: its batch finishes, the result goes nowhere
+    finally:
+        worker.close(5)
+    assert worker.queued_tokens == 0
+
+
+def test_work_that_would_outlast_the_queue_time_at_the_measured_rate_is_refused() -> None:
+    now = [0.0]
+
+    class SlowModel(CountingModel):
+        def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+            now[0] += 0.1 * sum(len(w) for w in windows)  # 0.1 s per token, on a fake clock
+            return super().__call__(windows)
+
+    model = SlowModel()
+    worker = ModelWorker(model, max_batch_tokens=10, clock=lambda: now[0], max_queue_seconds=5.0)
+    worker.start()
+    try:
+        model.gate.set()
+        worker.submit([window(10, 1)]).result(5)  # teaches the rate: 1 s for 10 tokens
+        model.gate.clear()
+        model.entered.clear()
+        busy = worker.submit([window(10, 2)])
+        assert model.entered.wait(5)  # held in the model
+        queued = worker.submit([window(10, 3 + i) for i in range(4)])  # 40 tokens: 4 s
+        with pytest.raises(Overloaded, match="would take about 6 s"):
+            worker.submit([window(20, 50)])  # 60 tokens: 6 s > 5 s
+        assert not worker.full  # 4 s queued: a small request still fits
+        worker.submit([window(10, 60)])  # 50 tokens: 5 s, at the bound
+        assert worker.full  # now refused before anyone tokenizes
+        model.gate.set()
+        busy.result(5)
+        queued.result(5)
+    finally:
+        model.gate.set()
+        worker.close(5)

@@ -28,7 +28,17 @@ SLOW_BODY = {
 def test_sigterm_lets_the_request_in_flight_finish(
     model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    server = start_server(model_dir, tmp_path_factory.mktemp("shutdown-logs"), "--threads", "1")
+    server = start_server(
+        model_dir,
+        tmp_path_factory.mktemp("shutdown-logs"),
+        "--threads",
+        "1",
+        # The slow body is far over the default work caps; it is meant to take seconds.
+        "--max-request-tokens",
+        "1000000",
+        "--max-queued-tokens",
+        "1000000",
+    )
     outcome: dict[str, float] = {}
 
     def slow_request() -> None:

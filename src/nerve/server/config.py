@@ -41,6 +41,21 @@ class ServerConfig:
     max_input_chars: int = 100_000
     max_body_bytes: int = 8 * 1024 * 1024
     request_timeout: float = 60.0
+    # Model tokens (the sum of every window's length) waiting for the model, all requests
+    # together: beyond it, 429 at once. 131,072 tokens are about 13 s of work for the default
+    # model on 2 busy EPYC cores (~10,000 tokens/s measured), so what is admitted drains well
+    # inside the 60 s request timeout; size it as throughput x (a fraction of the timeout).
+    max_queued_tokens: int = 131_072
+    # One request's model tokens: beyond it, 413. TEI's default per-request cap too (its
+    # max_batch_tokens). Not only model time: tokenizing, decoding and rendering a request hold
+    # Python's GIL for ~0.2 s per 5,000 tokens, during which every other request waits, so the
+    # cap also bounds that. ~40,000 characters of English at the default window and stride.
+    max_request_tokens: int = 16_384
+    graceful_timeout: float = 30.0  # SIGTERM → exit within this many seconds
+    max_connections: int = 2048  # open HTTP connections; beyond it new ones are closed at once
+    header_timeout: float = 10.0  # seconds for a request line and headers to arrive
+    body_timeout: float = 30.0  # seconds for a whole request body to arrive
+    keep_alive_timeout: float = 5.0  # an idle keep-alive connection is closed after this
     strict_length: bool = False  # refuse over-long input instead of windowing it
     log_level: str = "info"
     access_log: bool = False  # one log line per HTTP request (method, path, status, ms)
@@ -68,14 +83,30 @@ class ServerConfig:
             "max_client_batch_size",
             "max_input_chars",
             "max_body_bytes",
+            "max_queued_tokens",
+            "max_request_tokens",
+            "max_connections",
         ):
             _check_positive(name, getattr(self, name))
+        for name in (
+            "request_timeout",
+            "graceful_timeout",
+            "header_timeout",
+            "body_timeout",
+            "keep_alive_timeout",
+        ):
+            if getattr(self, name) <= 0:
+                raise InvalidInput(f"{_flag(name)} must be positive, got {getattr(self, name)}")
+        if self.max_request_tokens > self.max_queued_tokens:
+            raise InvalidInput(
+                f"--max-request-tokens ({self.max_request_tokens}) must not exceed "
+                f"--max-queued-tokens ({self.max_queued_tokens}): such a request could never "
+                "be admitted"
+            )
         for name in ("http_port", "grpc_port"):
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise InvalidInput(f"{_flag(name)} must be a port number, got {port}")
-        if self.request_timeout <= 0:
-            raise InvalidInput(f"--request-timeout must be positive, got {self.request_timeout}")
         if self.threads is not None:
             _check_positive("threads", self.threads)
         if self.disable_http and self.disable_grpc:
@@ -153,6 +184,13 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_input_chars": int,
     "max_body_bytes": int,
     "request_timeout": float,
+    "max_queued_tokens": int,
+    "max_request_tokens": int,
+    "graceful_timeout": float,
+    "max_connections": int,
+    "header_timeout": float,
+    "body_timeout": float,
+    "keep_alive_timeout": float,
     "strict_length": _parse_bool,
     "log_level": str,
     "access_log": _parse_bool,

@@ -31,6 +31,12 @@ class InputTooLarge(InvalidInput):
     code = "input_too_large"
 
 
+class RequestTooLarge(InvalidInput):
+    """A request's model work (tokens over all its windows) exceeds ``--max-request-tokens``."""
+
+    code = "request_too_large"
+
+
 class PayloadTooLarge(NerveError):
     """The request body is larger than ``--max-body-bytes``."""
 
@@ -95,6 +101,7 @@ STATUSES: dict[str, Status] = {
     "input_too_long": Status(422, "INVALID_ARGUMENT"),
     "too_many_inputs": Status(413, "INVALID_ARGUMENT"),
     "input_too_large": Status(413, "INVALID_ARGUMENT"),
+    "request_too_large": Status(413, "INVALID_ARGUMENT"),
     "payload_too_large": Status(413, "RESOURCE_EXHAUSTED"),
     "unauthorized": Status(401, "UNAUTHENTICATED"),
     "not_found": Status(404, "NOT_FOUND"),

@@ -22,6 +22,34 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-body-bytes", type=int, help="request body size (default 8 MiB)")
     p.add_argument("--request-timeout", type=float, help="seconds per request (default 60)")
     p.add_argument(
+        "--max-queued-tokens",
+        type=int,
+        help="model tokens waiting for the model, all requests together; beyond it, 429 "
+        "(default 131072)",
+    )
+    p.add_argument(
+        "--max-request-tokens",
+        type=int,
+        help="model tokens of one request; beyond it, 413 (default 16384)",
+    )
+    p.add_argument(
+        "--graceful-timeout",
+        type=float,
+        help="on SIGTERM/SIGINT, answer what was received and exit within this (default 30 s)",
+    )
+    p.add_argument("--max-connections", type=int, help="open HTTP connections (default 2048)")
+    p.add_argument(
+        "--header-timeout", type=float, help="seconds to receive request headers (default 10)"
+    )
+    p.add_argument(
+        "--body-timeout", type=float, help="seconds to receive a request body (default 30)"
+    )
+    p.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        help="seconds an idle keep-alive connection stays open (default 5)",
+    )
+    p.add_argument(
         "--strict-length",
         action="store_const",
         const=True,

@@ -66,6 +66,8 @@ class GrpcTransport:
         interceptors = [ApiKeyInterceptor(config.api_key)] if config.api_key else []
         self._server = grpc.aio.server(
             interceptors=interceptors,
+            # No unbounded RPC queue: beyond this, gRPC answers RESOURCE_EXHAUSTED at once.
+            maximum_concurrent_rpcs=config.max_concurrent_requests,
             options=[
                 ("grpc.max_receive_message_length", config.max_body_bytes),
                 # gRPC's default SO_REUSEPORT would let a second server share the port silently.

@@ -1,13 +1,23 @@
 """Admission control and the model worker: the part of the server that merges requests.
 
 No HTTP, no asyncio: requests arrive as ``Job``s (already tokenized windows + a
-``concurrent.futures.Future``), one worker thread takes ALL queued jobs that fit a
-padding-aware token budget, runs them as one batch and resolves the futures. Everything here
-is testable with a fake ``run_windows``.
+``concurrent.futures.Future``); one worker thread builds each model batch from the live jobs
+round-robin, ONE WINDOW PER JOB PER ROUND, until a padding-aware token budget is full, runs
+it and resolves the jobs whose last window it held. Everything here is testable with a fake
+``run_windows``.
+
+Why round-robin by window (and not FIFO, nor shortest-remaining-first): a request of 1,000
+windows then takes one batch slot per round like a one-sentence request does, so a sentence
+waits at most about one batch behind any number of large documents, and every request keeps
+progressing (shortest-remaining-first would starve a large one under steady small traffic).
+Small requests still merge: 64 one-window jobs all ride in the same batch.
 
 Invariants:
-- A job whose future was cancelled before the worker took it (client gone, timeout) is dropped
-  without running: ``Future.set_running_or_notify_cancel`` decides, under the future's lock.
+- Work is admitted by model tokens: ``submit`` refuses (``Overloaded``, 429) a job whose
+  tokens would take the queued work past ``max_queued_tokens``. Nothing waits unbounded.
+- A job whose future was cancelled (client gone, timeout, shutdown) is dropped before the next
+  batch is built: the worker spends at most the one batch already running on it. Futures stay
+  PENDING until resolved, so ``Future.cancel`` works at any time.
 - An exception from the model fails only the requests that cause it: a merged batch that
   fails is run again one request at a time, and only a request that fails on its own gets
   ``ModelFailure`` (a bad input, or a Lua transform that errors on it, cannot sink the other
@@ -18,12 +28,13 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,23 +83,51 @@ class Admission:
 @dataclass(frozen=True)
 class JobResult:
     logits: list[np.ndarray]  # per window of the job: [n_tokens, n_labels]
-    queue_seconds: float  # submitted → taken by the worker
-    model_seconds: float  # the forward pass of the batch this job rode in
+    queue_seconds: float  # submitted → its first window taken by the worker
+    model_seconds: float  # the forward passes of the batches this job rode in
 
 
 @dataclass(eq=False)
 class Job:
+    """A request's windows and how far the worker got with them (``done`` windows)."""
+
     windows: Sequence[WindowTokens]
     enqueued: float
     future: Future[JobResult] = field(default_factory=Future)
+    done: int = 0
+    started: float | None = None
+    model_seconds: float = 0.0
+    logits: list[np.ndarray] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return len(self.windows)
 
     @property
-    def width(self) -> int:
-        return max((len(w) for w in self.windows), default=0)
+    def tokens(self) -> int:
+        """Model tokens of the whole job: what admission counts."""
+        return sum(len(w) for w in self.windows)
+
+    @property
+    def remaining_tokens(self) -> int:
+        return sum(len(w) for w in self.windows[self.done :])
+
+
+@dataclass(eq=False)
+class Piece:
+    """Windows ``start:stop`` of ``job``: its share of one batch."""
+
+    job: Job
+    start: int
+    stop: int
+
+    @property
+    def windows(self) -> Sequence[WindowTokens]:
+        return self.job.windows[self.start : self.stop]
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(w) for w in self.windows)
 
 
 @dataclass(frozen=True)
@@ -106,30 +145,37 @@ class BatchObserver(Protocol):
     def on_queue_depth(self, depth: int) -> None: ...
 
 
-def take_jobs(queue: deque[Job], budget: int) -> list[Job]:
-    """Pop jobs from the head of ``queue`` while the padded batch (all rows x the longest
-    window) fits ``budget``. FIFO, so no request starves behind shorter ones. Cancelled jobs
-    are discarded on the way. The first live job is always taken, however large: the engine
-    splits an over-budget job into several forwards.
-    """
-    taken: list[Job] = []
+def take_pieces(jobs: deque[Job], budget: int) -> list[Piece]:
+    """One batch: a window from each job in turn, round after round, while the padded batch
+    (rows x longest window) fits ``budget``; the first window is always taken. ``jobs`` is
+    rotated so that the next batch starts with the first job this one had no room for.
+    Cancelled jobs are not in ``jobs`` (the worker drops them first)."""
+    taken: dict[int, int] = {}  # index in jobs -> windows taken
     rows = width = 0
-    while queue:
-        job = queue[0]
-        if job.future.cancelled():
-            queue.popleft()
-            continue
-        new_rows, new_width = rows + job.rows, max(width, job.width)
-        if taken and new_rows * new_width > budget:
-            break
-        queue.popleft()
-        taken.append(job)
-        rows, width = new_rows, new_width
-    return taken
+    stop_at: int | None = None
+    progress = True
+    while progress and stop_at is None:
+        progress = False
+        for i, job in enumerate(jobs):
+            nxt = job.done + taken.get(i, 0)
+            if nxt >= job.rows:
+                continue
+            new_rows, new_width = rows + 1, max(width, len(job.windows[nxt]))
+            if rows and new_rows * new_width > budget:
+                stop_at = i
+                break
+            taken[i] = taken.get(i, 0) + 1
+            rows, width = new_rows, new_width
+            progress = True
+    pieces = [Piece(jobs[i], jobs[i].done, jobs[i].done + n) for i, n in sorted(taken.items())]
+    if stop_at:
+        jobs.rotate(-stop_at)
+    return pieces
 
 
 class ModelWorker:
-    """One thread that owns the model: take every queued job that fits, forward, resolve."""
+    """One thread that owns the model: build a fair batch from the live jobs, forward,
+    resolve the finished ones."""
 
     def __init__(
         self,
@@ -137,12 +183,21 @@ class ModelWorker:
         max_batch_tokens: int,
         observer: BatchObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_queued_tokens: int | None = None,
+        max_queue_seconds: float | None = None,
     ) -> None:
         self._run_windows = run_windows
         self._budget = max_batch_tokens
         self._observer = observer
         self._clock = clock
-        self._queue: deque[Job] = deque()
+        self._max_queued = max_queued_tokens
+        # The token bound is sized for a throughput; the time bound follows the one measured
+        # (a shared or throttled machine): work whose queue would take longer than this to
+        # drain is refused too, so what is admitted finishes before its timeout.
+        self._max_queue_seconds = max_queue_seconds
+        self._seconds_per_token: float | None = None  # moving average over recent batches
+        self._jobs: deque[Job] = deque()
+        self._queued_tokens = 0  # tokens of the live jobs not yet taken into a batch
         self._cond = threading.Condition()
         self._closing = False
         self._crashed: BaseException | None = None
@@ -153,12 +208,25 @@ class ModelWorker:
         self._thread.start()
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish what is queued, then stop the thread."""
+        """Finish what is queued, then stop the thread (waiting at most ``timeout``)."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def abort(self, error: Exception) -> int:
+        """Fail every live job with ``error`` now (shutdown deadline); the batch already
+        running finishes, but its results go nowhere. Returns how many jobs failed."""
+        with self._cond:
+            pending = list(self._jobs)
+            self._jobs.clear()
+            self._queued_tokens = 0
+        failed = 0
+        for job in pending:
+            failed += _set_exception(job.future, error)
+        self._report_depth(0)
+        return failed
 
     @property
     def healthy(self) -> bool:
@@ -166,16 +234,60 @@ class ModelWorker:
 
     @property
     def queue_depth(self) -> int:
-        return len(self._queue)
+        """Requests with windows still to run."""
+        return len(self._jobs)
+
+    @property
+    def queued_tokens(self) -> int:
+        return self._queued_tokens
+
+    def _drain_seconds(self, tokens: int) -> float | None:
+        rate = self._seconds_per_token
+        return None if rate is None else tokens * rate
+
+    @property
+    def full(self) -> bool:
+        """Whether no more work can be admitted at all (a cheap check before tokenizing):
+        the queued tokens are at their bound, or would already take longer to drain."""
+        queued = self._queued_tokens
+        if self._max_queued is not None and queued >= self._max_queued:
+            return True
+        wait = self._drain_seconds(queued)
+        return (
+            self._max_queue_seconds is not None
+            and wait is not None
+            and (wait >= self._max_queue_seconds)
+        )
 
     # -- producers (any thread) -----------------------------------------------------------
     def submit(self, windows: Sequence[WindowTokens]) -> Future[JobResult]:
         job = Job(windows, self._clock())
+        tokens = job.tokens
         with self._cond:
             if self._crashed is not None or self._closing:
                 raise Unavailable("the model worker is not running; the server is unhealthy")
-            self._queue.append(job)
-            depth = len(self._queue)
+            queued = self._queued_tokens
+            if self._max_queued is not None and queued + tokens > self._max_queued:
+                raise Overloaded(
+                    f"the server has {queued} model tokens of work queued and this request "
+                    f"adds {tokens}; the limit is {self._max_queued} (--max-queued-tokens); "
+                    "retry later"
+                )
+            wait = self._drain_seconds(queued + tokens)
+            if (
+                self._max_queue_seconds is not None
+                and wait is not None
+                and queued > 0
+                and wait > self._max_queue_seconds
+            ):
+                raise Overloaded(
+                    f"the server's queued work would take about {wait:.0f} s at the "
+                    f"throughput measured now, more than {self._max_queue_seconds:g} s "
+                    "(half of --request-timeout); retry later"
+                )
+            self._jobs.append(job)
+            self._queued_tokens += tokens
+            depth = len(self._jobs)
             self._cond.notify()
         self._report_depth(depth)
         return job.future
@@ -184,91 +296,126 @@ class ModelWorker:
     def _main(self) -> None:
         try:
             while True:
-                jobs = self._next_jobs()
-                if jobs is None:
+                pieces = self._next_batch()
+                if pieces is None:
                     return
-                self._run(jobs)
+                if pieces:
+                    self._run(pieces)
         except BaseException as exc:
             # Not a model error (those are handled per batch): a bug in the loop itself. It is
             # logged, flagged for /health and turned into failed futures: never silent.
             log.critical("model worker died; failing all queued requests", exc_info=True)
             self._crashed = exc
-            self._fail_queued()
+            self.abort(Unavailable("the model worker stopped"))
 
-    def _next_jobs(self) -> list[Job] | None:
+    def _next_batch(self) -> list[Piece] | None:
         with self._cond:
-            while not self._queue and not self._closing:
+            while True:
+                self._drop_dead()
+                if self._jobs:
+                    break
+                if self._closing:
+                    return None  # closing and drained
                 self._cond.wait()
-            if not self._queue:
-                return None  # closing and drained
-            jobs = take_jobs(self._queue, self._budget)
-            depth = len(self._queue)
+            pieces = take_pieces(self._jobs, self._budget)
+            self._queued_tokens -= sum(p.tokens for p in pieces)
+            depth = len(self._jobs)
         self._report_depth(depth)
-        return jobs
+        return pieces
 
-    def _run(self, jobs: list[Job]) -> None:
-        live = [job for job in jobs if job.future.set_running_or_notify_cancel()]
-        if not live:
+    def _drop_dead(self) -> None:
+        """Forget jobs nobody waits for any more (cancelled, or failed by ``abort``)."""
+        if all(not job.future.done() for job in self._jobs):
             return
-        error = self._attempt(live)
+        live: deque[Job] = deque()
+        for job in self._jobs:
+            if job.future.done():
+                self._queued_tokens -= job.remaining_tokens
+            else:
+                live.append(job)
+        self._jobs = live
+
+    def _run(self, pieces: list[Piece]) -> None:
+        now = self._clock()
+        for piece in pieces:
+            if piece.job.started is None:
+                piece.job.started = now
+        error = self._attempt(pieces)
         if error is None:
             return
-        if len(live) == 1:
-            self._fail(live[0], error)
+        if len(pieces) == 1:
+            self._fail(pieces[0], error)
             return
         log.warning(
             "model forward failed on a batch of %d requests; running them one by one",
-            len(live),
+            len(pieces),
             exc_info=error,
         )
-        for job in live:
-            alone = self._attempt([job])
+        for piece in pieces:
+            alone = self._attempt([piece])
             if alone is not None:
-                self._fail(job, alone)
+                self._fail(piece, alone)
 
-    def _attempt(self, jobs: list[Job]) -> Exception | None:
-        """Run ``jobs`` as one batch and resolve them; the exception if the model raised."""
-        windows = [w for job in jobs for w in job.windows]
+    def _attempt(self, pieces: list[Piece]) -> Exception | None:
+        """Run ``pieces`` as one batch and record them; the exception if the model raised."""
+        windows = [w for piece in pieces for w in piece.windows]
         started = self._clock()
         try:
             logits = self._run_windows(windows)
         except Exception as exc:  # torch, onnxruntime, CUDA OOM, a Lua transform...
             return exc
         elapsed = self._clock() - started
-        self._resolve(jobs, logits, started, elapsed)
-        self._report_batch(jobs, windows, elapsed)
+        self._learn_rate(sum(len(w) for w in windows), elapsed)
+        self._record(pieces, logits, elapsed)
+        self._report_batch(pieces, windows, elapsed)
         return None
 
-    @staticmethod
-    def _fail(job: Job, error: Exception) -> None:
+    def _learn_rate(self, tokens: int, seconds: float) -> None:
+        if tokens <= 0:
+            return
+        sample = seconds / tokens
+        old = self._seconds_per_token
+        self._seconds_per_token = sample if old is None else 0.8 * old + 0.2 * sample
+
+    def _fail(self, piece: Piece, error: Exception) -> None:
         # The detail goes to the log, the caller gets a fixed message.
+        job = piece.job
         log.error("model forward failed on a request of %d windows", job.rows, exc_info=error)
-        job.future.set_exception(ModelFailure("the model failed on this request"))
+        _set_exception(job.future, ModelFailure("the model failed on this request"))
+        job.done = piece.stop  # the piece's tokens left the queue when it was taken
+        self._forget(job)
 
-    def _resolve(
-        self, jobs: list[Job], logits: list[np.ndarray], started: float, elapsed: float
-    ) -> None:
+    def _record(self, pieces: list[Piece], logits: list[np.ndarray], elapsed: float) -> None:
         pos = 0
-        for job in jobs:
-            part = logits[pos : pos + job.rows]
-            pos += job.rows
-            job.future.set_result(JobResult(part, started - job.enqueued, elapsed))
+        for piece in pieces:
+            job, n = piece.job, piece.stop - piece.start
+            job.logits.extend(logits[pos : pos + n])
+            pos += n
+            job.done = piece.stop
+            job.model_seconds += elapsed
+            if job.done == job.rows:
+                assert job.started is not None
+                result = JobResult(job.logits, job.started - job.enqueued, job.model_seconds)
+                # Cancelled while its last batch ran: nobody is waiting.
+                with contextlib.suppress(InvalidStateError):
+                    job.future.set_result(result)
+                self._forget(job)
 
-    def _fail_queued(self) -> None:
+    def _forget(self, job: Job) -> None:
         with self._cond:
-            pending = list(self._queue)
-            self._queue.clear()
-        for job in pending:
-            if job.future.set_running_or_notify_cancel():
-                job.future.set_exception(Unavailable("the model worker stopped"))
+            if job in self._jobs:
+                self._queued_tokens -= job.remaining_tokens
+                self._jobs.remove(job)
 
-    def _report_batch(self, jobs: list[Job], windows: list[WindowTokens], seconds: float) -> None:
+    def _report_batch(
+        self, pieces: list[Piece], windows: list[WindowTokens], seconds: float
+    ) -> None:
         if self._observer is None:
             return
         width = max((len(w) for w in windows), default=0)
         self._observer.on_batch(
             BatchStats(
-                requests=len(jobs),
+                requests=len(pieces),
                 windows=len(windows),
                 tokens=sum(len(w) for w in windows),
                 padded_tokens=len(windows) * width,
@@ -279,3 +426,12 @@ class ModelWorker:
     def _report_depth(self, depth: int) -> None:
         if self._observer is not None:
             self._observer.on_queue_depth(depth)
+
+
+def _set_exception(future: Future[JobResult], error: Exception) -> int:
+    """Fail ``future`` unless it is already done or cancelled; 1 if it was failed."""
+    try:
+        future.set_exception(error)
+    except InvalidStateError:
+        return 0
+    return 1

@@ -1,9 +1,14 @@
 """The one inference interface both transports call: validate → admit → tokenize → batch →
 forward → decode, without ever blocking the event loop.
 
-Tokenization and decoding run in a thread pool, the model in the scheduler's single worker
-thread; this module only awaits. Cancelling the awaiting task (client disconnect, timeout)
-cancels the queued job, which the worker then skips.
+Tokenization and decoding run in a bounded thread pool, the model in the scheduler's single
+worker thread; this module only awaits. Cancelling the awaiting task (client disconnect,
+timeout) cancels the job, whose remaining windows the worker then drops.
+
+Admission, in the order a request meets it: the request count (``--max-concurrent-requests``),
+window/stride settings that would multiply work, a full work queue (refused before tokenizing),
+then the request's own model tokens (``--max-request-tokens``, 413) and the queued work with it
+(``--max-queued-tokens``, 429).
 """
 
 from __future__ import annotations
@@ -13,21 +18,32 @@ import dataclasses
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import numpy as np
 
 from ..engine.core import Engine
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Overloaded
 from ..text.encode import EncodedText
 from ..types import InferenceOptions, TextResult, WordLabels
 from .config import ServerConfig
-from .errors import InputTooLarge, RequestTimeout, TooManyInputs
+from .errors import InputTooLarge, RequestTimeout, RequestTooLarge, TooManyInputs, Unavailable
 from .metrics import ServerMetrics
+from .pool import BoundedPool
 from .scheduler import Admission, JobResult, ModelWorker
 from .tracing import RequestTrace, RequestTracer, now_ns
+
+# On CPU a batch of 512 tokens (the engine's own CPU batch for ONNX) takes ~0.05-0.2 s on 2
+# cores: a sentence that arrives behind a large document waits about that long (the scheduler
+# interleaves by window). Accelerators take --max-batch-tokens whole; their batches are fast.
+CPU_FAIR_BATCH_TOKENS = 512
+# Windows overlap by ``stride`` tokens; past half the window's content, each token is computed
+# more than twice (window 128, stride 125: 40x), so the server refuses such settings.
+MAX_STRIDE_FRACTION = 0.5
+# Large bodies are parsed one at a time (json.loads holds the GIL): a few may wait, more get 429.
+PARSE_WORKERS = 1
+PARSE_BACKLOG = 4
 
 T = TypeVar("T")
 # Turns tokenized texts and their per-window logits into one result per text (off the loop).
@@ -42,7 +58,6 @@ class InferenceService:
         engine: Engine,
         config: ServerConfig,
         metrics: ServerMetrics,
-        executor: Executor | None = None,
         tracer: RequestTracer | None = None,
     ) -> None:
         self.engine = engine
@@ -50,19 +65,44 @@ class InferenceService:
         self.metrics = metrics
         self.tracer = tracer or RequestTracer()  # no-op unless --enable-otel
         self._admission = Admission(config.max_concurrent_requests)
-        self._worker = ModelWorker(engine.run_windows, config.max_batch_tokens, observer=metrics)
+        self._worker = ModelWorker(
+            engine.run_windows,
+            fair_batch_tokens(engine, config),
+            observer=metrics,
+            max_queued_tokens=config.max_queued_tokens,
+            max_queue_seconds=config.request_timeout / 2,
+        )
         # Tokenizer (Rust, releases the GIL) and numpy decoding; a few threads keep them busy
-        # while the model worker runs the previous batch.
-        self._executor = executor or ThreadPoolExecutor(4, thread_name_prefix="nerve-cpu")
+        # while the model worker runs the previous batch. Each admitted request has at most one
+        # task here at a time, so the backlog bound is a backstop, not a limit that bites.
+        self._cpu = BoundedPool(
+            4,
+            2 * config.max_concurrent_requests,
+            "nerve-cpu",
+            "the server's tokenizer threads are saturated",
+        )
+        self._bodies = BoundedPool(
+            PARSE_WORKERS,
+            PARSE_BACKLOG,
+            "nerve-parse",
+            "the server is busy parsing other large request bodies",
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self._worker.start()
 
-    def close(self) -> None:
-        """After the transports stopped: drain the worker, stop the threads."""
-        self._worker.close()
-        self._executor.shutdown(wait=True)
+    def close(self, timeout: float | None = None) -> None:
+        """After the transports stopped: drain the worker (waiting at most ``timeout``), stop
+        the threads."""
+        self._worker.close(timeout)
+        self._cpu.shutdown()
+        self._bodies.shutdown()
+
+    def abort(self, reason: str) -> int:
+        """Fail every request waiting for the model with 503 ``reason`` (shutdown deadline);
+        returns how many."""
+        return self._worker.abort(Unavailable(reason))
 
     @property
     def healthy(self) -> bool:
@@ -96,9 +136,13 @@ class InferenceService:
         return await self._run(sentences, self._effective(options), True, self._decode_words)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run CPU work (JSON parsing/rendering of big bodies) off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        """Run CPU work (rendering big responses) off the event loop."""
+        return await self._cpu.run(functools.partial(fn, *args))
+
+    async def parse_body(self, fn: Callable[..., T], *args: Any) -> T:
+        """Parse a large request body off the event loop, in a small pool whose backlog is
+        bounded: beyond it, 429 (parsing counts against admission; nothing waits unbounded)."""
+        return await self._bodies.run(functools.partial(fn, *args))
 
     # -- internals -------------------------------------------------------------------------
     def _effective(self, options: InferenceOptions) -> InferenceOptions:
@@ -132,6 +176,9 @@ class InferenceService:
         decode: Decoder[T],
     ) -> list[T]:
         async with self._admitted():
+            self._check_windows(options)
+            if self._worker.full:
+                raise self._queue_full()
             try:
                 with self.tracer.request("words" if presplit else "entities", len(inputs)) as trace:
                     pipeline = self._pipeline(inputs, options, presplit, decode, trace)
@@ -141,6 +188,33 @@ class InferenceService:
                     f"the request took longer than {self.config.request_timeout:g} s "
                     "(--request-timeout)"
                 ) from None
+
+    def _check_windows(self, options: InferenceOptions) -> None:
+        """Refuse window/stride settings whose overlap multiplies the model's work."""
+        length, stride = self.engine.text_encoder.settings(options)  # InvalidInput if invalid
+        content = length - self.engine.text_encoder.num_specials
+        limit = int(content * MAX_STRIDE_FRACTION)
+        if stride > limit:
+            raise InvalidInput(
+                f"stride {stride} with window {length} repeats more than half of each "
+                f"window's {content} content tokens, which multiplies the model's work; "
+                f"the largest stride this server accepts for window {length} is {limit}"
+            )
+
+    def _queue_full(self) -> Overloaded:
+        return Overloaded(
+            f"the server has {self._worker.queued_tokens} model tokens of work queued, at its "
+            f"limit (--max-queued-tokens {self.config.max_queued_tokens}, or half of "
+            "--request-timeout at the throughput measured now); retry later"
+        )
+
+    def _check_work(self, tokens: int, windows: int) -> None:
+        limit = self.config.max_request_tokens
+        if tokens > limit:
+            raise RequestTooLarge(
+                f"this request is {tokens} model tokens ({windows} windows); the limit is "
+                f"{limit} (--max-request-tokens); send fewer or shorter texts"
+            )
 
     @asynccontextmanager
     async def _admitted(self) -> AsyncIterator[None]:
@@ -163,6 +237,7 @@ class InferenceService:
         tokenize = functools.partial(self.engine.tokenize, inputs, options, presplit=presplit)
         encoded = await self._timed("tokenize", tokenize, trace)
         flat = [w for e in encoded for w in e.windows]
+        self._check_work(sum(len(w) for w in flat), len(flat))
         submitted = now_ns()
         result: JobResult = await asyncio.wrap_future(self._worker.submit(flat))
         self.metrics.observe_stage("queue", result.queue_seconds)
@@ -185,8 +260,7 @@ class InferenceService:
                 self.metrics.observe_stage(stage, time.perf_counter() - started)
                 trace.stage(stage, started_ns, now_ns())
 
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, run)
+        return await self._cpu.run(run)
 
     def _decode_texts(
         self,
@@ -204,6 +278,13 @@ class InferenceService:
         options: InferenceOptions,
     ) -> list[WordLabels]:
         return [self.engine.decode_words(e, lg) for e, lg in zip(encoded, logits, strict=True)]
+
+
+def fair_batch_tokens(engine: Engine, config: ServerConfig) -> int:
+    """The scheduler's padded-token budget per batch (see ``CPU_FAIR_BATCH_TOKENS``)."""
+    if str(engine.backend.device).startswith("cpu"):
+        return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS)
+    return config.max_batch_tokens
 
 
 def _split(flat: list[np.ndarray], counts: Sequence[int]) -> list[list[np.ndarray]]:

@@ -39,7 +39,7 @@ async def read_json(request: Request, limit: int) -> object:
     service = service_of(request)
     body = await _read_body(request, limit)
     if len(body) > OFFLOAD_BYTES:
-        return await service.offload(parse_json, body)
+        return await service.parse_body(parse_json, body)
     return parse_json(body)
 
 
