@@ -31,6 +31,7 @@ import numpy as np
 
 from ..decode.tokens import WindowTokens
 from ..errors import Overloaded
+from ..transform.errors import TransformError
 from .errors import ModelFailure, Unavailable
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,14 @@ class ModelWorker:
 
     @staticmethod
     def _fail(job: Job, error: Exception) -> None:
+        if isinstance(error, TransformError):
+            # The model's Lua transform raised or ran over a limit: its message is written for
+            # the caller (it names the limit and the build setting), and a traceback adds nothing.
+            log.warning("the model's transform failed on a request: %s", error.message)
+            job.future.set_exception(
+                ModelFailure(f"the model's transform failed on this request: {error.message}")
+            )
+            return
         # The detail goes to the log, the caller gets a fixed message.
         log.error("model forward failed on a request of %d windows", job.rows, exc_info=error)
         job.future.set_exception(ModelFailure("the model failed on this request"))

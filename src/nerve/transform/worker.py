@@ -1,0 +1,231 @@
+"""The transform's own process: where a ``LocalTransform`` runs, so that its limits hold even
+inside one long C call.
+
+The in-process checks (an instruction hook every 10,000 Lua instructions, a size check before
+each tensor is allocated) cannot interrupt a single C function: ``string.find`` with a
+backtracking pattern runs for minutes without executing one Lua instruction, and numpy memory
+outside the tensor store is not counted. A separate process bounds both from outside:
+
+- **time**: the parent waits ``timeout_s`` plus a short grace for each answer, then kills the
+  process (SIGKILL) and answers the caller with the time-limit error; the next call starts a
+  fresh process;
+- **memory**: the process's address space is capped (``RLIMIT_AS``) at what it had once Python,
+  numpy and Lua were loaded, plus the Lua heap and tensor budgets and a margin for numpy's
+  temporaries, so an allocation past it fails (``MemoryError``) instead of growing the server.
+
+The parent side (``TransformWorker``) sends logits and receives results over a pipe; the cost
+is one pickle of the batch's logits each way, small next to the model's forward pass.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from .errors import TransformError
+from .limits import TransformLimits
+
+MIB = 1024 * 1024
+# Beyond the Lua heap and tensor budgets: numpy's temporaries (softmax makes a few arrays of
+# its input's size) and the pickled result on its way out.
+HEADROOM_BYTES = 64 * MIB
+# How long the parent waits past the time limit before it kills the process: the in-process
+# hook answers first, with the script's own error, whenever Lua code is running.
+KILL_GRACE_S = 0.5
+# Starting Python, numpy and Lua in a fresh process (seconds on a busy machine; not the
+# transform's time, which only starts with the script).
+STARTUP_TIMEOUT_S = 120.0
+
+# Tells a starting process that it is a transform worker, and which descriptor is its socket.
+WORKER_FD_ENV = "NERVE_TRANSFORM_WORKER_FD"
+
+
+def time_limit_error(limits: TransformLimits) -> TransformError:
+    return TransformError(
+        f"the transform ran longer than {limits.timeout_s:g} s (nerve.transform_timeout)"
+    )
+
+
+def memory_limit_error(limits: TransformLimits) -> TransformError:
+    return TransformError(
+        f"the transform ran out of memory: its process may use {limits.memory_mb} MiB of Lua "
+        f"memory and {limits.memory_mb} MiB of tensors (nerve.transform_memory_mb)"
+    )
+
+
+class TransformWorker:
+    """Parent side: one worker process running one transform; restarted after a kill.
+
+    Not thread-safe: ``LuaTransform`` serialises calls.
+    """
+
+    def __init__(self, source: str, limits: TransformLimits) -> None:
+        self.source = source
+        self.limits = limits
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._start()
+
+    def run(self, logits: np.ndarray) -> np.ndarray:
+        if self._conn is None:
+            self._start()
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.send(logits)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            self.stop()
+            raise self._died() from None
+        reply = self._receive(self.limits.timeout_s + KILL_GRACE_S)
+        kind, value = reply
+        if kind == "ok":
+            result: np.ndarray = value
+            return result
+        raise TransformError(value)
+
+    def stop(self) -> None:
+        """Kill the process (if any); the next call starts a new one."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is not None:
+            process.kill()  # no-op if it already exited
+            process.wait(5)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _start(self) -> None:
+        parent, child = socket.socketpair()
+        with child:
+            process = subprocess.Popen(
+                worker_command(),
+                env={**os.environ, **worker_environ(child.fileno())},
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # stdout may be the MCP stdio transport
+                # stderr: the server's, so a crash in the worker lands in the server log
+            )
+        self._process, self._conn = process, Connection(parent.detach())
+        kind, value = self._receive(STARTUP_TIMEOUT_S, starting=True)
+        if kind == "started":
+            self._conn.send((self.source, self.limits))
+            # The script's top level runs under the same limits as a call.
+            kind, value = self._receive(self.limits.timeout_s + KILL_GRACE_S)
+        if kind != "ready":
+            self.stop()
+            raise TransformError(value)
+
+    def _receive(self, timeout: float, starting: bool = False) -> tuple[str, Any]:
+        conn = self._conn
+        assert conn is not None
+        try:
+            ready = conn.poll(timeout)
+            reply: tuple[str, Any] = conn.recv() if ready else ("", None)
+        except (EOFError, ConnectionResetError):
+            self.stop()
+            raise self._died() from None
+        if not ready:
+            self.stop()
+            if starting:
+                raise TransformError(
+                    f"the transform's worker process did not start within {STARTUP_TIMEOUT_S:g} s"
+                )
+            raise time_limit_error(self.limits)
+        return reply
+
+    def _died(self) -> TransformError:
+        # Killed by the kernel (out of memory) or crashed in C: most likely the memory cap.
+        return TransformError(
+            "the transform's worker process died; "
+            + memory_limit_error(self.limits).message.removeprefix("the transform ")
+        )
+
+
+# -- the child process ---------------------------------------------------------------------------
+def worker_command() -> list[str]:
+    """How to start a worker: this Python (or this executable, when frozen) running ``main``.
+
+    Not ``multiprocessing``: its "spawn" re-imports the caller's ``__main__`` (a script that
+    loads a model at top level would load it again in the worker), and "fork" copies the
+    server's threads with their locks in whatever state they were.
+    """
+    if getattr(sys, "frozen", False):
+        return [sys.executable]  # the entry script sees WORKER_FD_ENV and calls main()
+    return [sys.executable, "-c", "from nerve.transform.worker import main; main()"]
+
+
+def worker_environ(fd: int) -> dict[str, str]:
+    env = {WORKER_FD_ENV: str(fd), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if not getattr(sys, "frozen", False):
+        # The same nerve as the caller's, whatever put it on sys.path.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+def main() -> None:
+    """The worker process's main: load the script, then answer one call per message."""
+    conn = Connection(int(os.environ.pop(WORKER_FD_ENV)))
+    # Ctrl-C in the server's terminal reaches the whole process group; the server decides
+    # when this process ends (it closes the pipe, or kills it).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .local import LocalTransform
+
+    conn.send(("started", None))
+    source, limits = conn.recv()
+    # Everything this process needs is loaded before the cap; the script's load runs under it.
+    _cap_address_space(limits)
+    try:
+        transform = LocalTransform(source, limits)
+    except TransformError as exc:
+        conn.send(("error", exc.message))
+        return
+    except MemoryError:
+        conn.send(("error", memory_limit_error(limits).message))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            logits = conn.recv()
+        except (EOFError, OSError):
+            return  # the server closed the pipe or exited
+        try:
+            reply: tuple[str, Any] = ("ok", transform(logits))
+        except TransformError as exc:
+            reply = ("error", exc.message)
+        except MemoryError:
+            reply = ("error", memory_limit_error(limits).message)
+        conn.send(reply)
+
+
+def _cap_address_space(limits: TransformLimits) -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX: the in-process checks remain
+        return
+    budget = 2 * limits.memory_mb * MIB + HEADROOM_BYTES  # Lua heap + tensors + temporaries
+    cap = _address_space_now() + budget
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _address_space_now() -> int:
+    """This process's virtual size in bytes (Linux: /proc; elsewhere the peak RSS)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
