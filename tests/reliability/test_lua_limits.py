@@ -51,7 +51,9 @@ end
 
 
 @pytest.fixture(scope="module")
-def server(onnx_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    onnx_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     work = tmp_path_factory.mktemp("lua-limits")
     model = model_with_transform(
         onnx_model_dir, work / "model", ATTACKS, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB

@@ -43,6 +43,9 @@ class ServerConfig:
     request_timeout: float = 60.0
     strict_length: bool = False  # refuse over-long input instead of windowing it
     log_level: str = "info"
+    # -- HTTP browser protections (nerve.server.http.guards) --
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides the default ones
+    cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none: CORS is off
 
     def __post_init__(self) -> None:
         for name in (
@@ -106,6 +109,11 @@ def _optional_int(text: str) -> int | None:
     return int(text) if text.strip() else None
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """``a,b , c`` → ``("a", "b", "c")``: the value of a list flag or variable."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 # How each field's environment variable is read (every value arrives as text).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "model": _optional_str,
@@ -129,6 +137,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "request_timeout": float,
     "strict_length": _parse_bool,
     "log_level": str,
+    "allowed_hosts": name_list,
+    "cors_origins": name_list,
 }
 
 

@@ -41,6 +41,8 @@ _PASSTHROUGH = (
     "request_timeout",
     "strict_length",
     "log_level",
+    "allowed_hosts",
+    "cors_origins",
 )
 
 log = logging.getLogger("nerve.standalone")

@@ -8,6 +8,7 @@ from starlette.responses import HTMLResponse, Response
 
 from ..assets import index_html
 from ..wire.native import parse_entities, render_entities, render_words
+from .guards import page_security_headers
 from .io import is_large, json_response, read_json, service_of, unless_disconnected
 from .openapi import openapi_document
 
@@ -41,4 +42,5 @@ async def openapi(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
-    return HTMLResponse(index_html())
+    html = index_html()
+    return HTMLResponse(html, headers=page_security_headers(html))

@@ -91,4 +91,19 @@ def str_map(value: object, name: str) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(item, str):
             raise InvalidInput(f"'{name}.{key}' must be a string, got {json_type(item)}")
+        # JSON can carry lone surrogates ("\udc00"); the answer echoes the map as UTF-8, which
+        # cannot hold them.
+        for part, what in ((key, "key"), (item, "value")):
+            if not _is_unicode(part):
+                raise InvalidInput(
+                    f"'{name}' holds a {what} that is not valid Unicode (a lone surrogate)"
+                )
     return dict(value)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
