@@ -69,6 +69,9 @@ def get_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
+    # JSON has one number type: 26.0 is the integer 26 (as JSON Schema's "integer" says).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"'{name}' must be an integer, got {json_type(value)}")
     return value
