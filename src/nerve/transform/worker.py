@@ -19,6 +19,7 @@ is one pickle of the batch's logits each way, small next to the model's forward 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -83,12 +84,15 @@ class TransformWorker:
         except (BrokenPipeError, ConnectionResetError, EOFError):
             self.stop()
             raise self._died() from None
-        reply = self._receive(self.limits.timeout_s + KILL_GRACE_S)
-        kind, value = reply
-        if kind == "ok":
-            result: np.ndarray = value
-            return result
-        raise TransformError(value)
+        kind, value = self._receive(self.limits.timeout_s + KILL_GRACE_S)
+        if kind != "ok":
+            raise TransformError(value)
+        shape = tuple(int(n) for n in value)
+        try:
+            return np.frombuffer(self._conn_or_fail().recv_bytes(), dtype=np.float32).reshape(shape)
+        except (EOFError, ConnectionResetError, ValueError):
+            self.stop()
+            raise self._died() from None
 
     def stop(self) -> None:
         """Kill the process (if any); the next call starts a new one."""
@@ -122,13 +126,22 @@ class TransformWorker:
             self.stop()
             raise TransformError(value)
 
+    def _conn_or_fail(self) -> Connection:
+        assert self._conn is not None
+        return self._conn
+
     def _receive(self, timeout: float, starting: bool = False) -> tuple[str, Any]:
-        conn = self._conn
-        assert conn is not None
+        """The next message of the worker: (kind, value).
+
+        Read as JSON, never unpickled: the process runs untrusted code, and a pickle from it
+        could run code in the server if its sandbox were ever escaped.
+        """
+        conn = self._conn_or_fail()
         try:
             ready = conn.poll(timeout)
-            reply: tuple[str, Any] = conn.recv() if ready else ("", None)
-        except (EOFError, ConnectionResetError):
+            header = json.loads(conn.recv_bytes()) if ready else None
+            reply = (str(header["kind"]), header["value"]) if header is not None else ("", None)
+        except (EOFError, ConnectionResetError, ValueError, KeyError, TypeError):
             self.stop()
             raise self._died() from None
         if not ready:
@@ -177,31 +190,38 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .local import LocalTransform
 
-    conn.send(("started", None))
+    _reply(conn, "started")
     source, limits = conn.recv()
     # Everything this process needs is loaded before the cap; the script's load runs under it.
     _cap_address_space(limits)
     try:
         transform = LocalTransform(source, limits)
     except TransformError as exc:
-        conn.send(("error", exc.message))
+        _reply(conn, "error", exc.message)
         return
     except MemoryError:
-        conn.send(("error", memory_limit_error(limits).message))
+        _reply(conn, "error", memory_limit_error(limits).message)
         return
-    conn.send(("ready", None))
+    _reply(conn, "ready")
     while True:
         try:
             logits = conn.recv()
         except (EOFError, OSError):
             return  # the server closed the pipe or exited
         try:
-            reply: tuple[str, Any] = ("ok", transform(logits))
+            out = np.ascontiguousarray(transform(logits), dtype=np.float32)
         except TransformError as exc:
-            reply = ("error", exc.message)
+            _reply(conn, "error", exc.message)
+            continue
         except MemoryError:
-            reply = ("error", memory_limit_error(limits).message)
-        conn.send(reply)
+            _reply(conn, "error", memory_limit_error(limits).message)
+            continue
+        _reply(conn, "ok", list(out.shape))
+        conn.send_bytes(out.tobytes())
+
+
+def _reply(conn: Connection, kind: str, value: object = None) -> None:
+    conn.send_bytes(json.dumps({"kind": kind, "value": value}).encode())
 
 
 def _cap_address_space(limits: TransformLimits) -> None:
