@@ -25,6 +25,9 @@ RUNTIME_MODULES = (
     "nerve.mcp.server",
     "nerve.backends.onnx_backend",
     "nerve.transform.lua",
+    "nerve.transform.worker",  # the executable runs itself as the transform's worker
+    "nerve.transform.local",
+    "nerve.mcp.sessions",
 )
 
 BLOCKER = """

@@ -129,7 +129,7 @@ def test_a_failing_transform_fails_its_request_not_the_server(onnx_model_dir: Pa
 
     async def scenario() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             failed = await client.post("/predict", json={"inputs": [TEXT * 3]})
             ok = await client.post("/predict", json={"inputs": ["Paris"]})
             # Sent together, they may share a merged batch: only the long one may fail.

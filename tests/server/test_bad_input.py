@@ -105,7 +105,12 @@ def test_oversized_chunked_body_without_length_is_413(server: ServerProcess) -> 
         for _ in range(MAX_BODY_BYTES // 65536 + 2):
             yield b" " * 65536
 
-    response = httpx.post(server.url + "/predict", content=chunks(), timeout=30)  # type: ignore[arg-type]
+    response = httpx.post(
+        server.url + "/predict",
+        content=chunks(),  # type: ignore[arg-type]
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert_error(response, 413, "payload_too_large", "--max-body-bytes")
     assert_still_serving(server)
 

@@ -52,7 +52,7 @@ def test_model_crash_is_a_500_for_that_request_only(engine: Engine) -> None:
 
     async def scenario() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             body = {"inputs": [[TEXTS[0]]], "aggregation_strategy": "simple"}
             crashed = await client.post("/predict_tokens", json=body)
             after = await client.post("/predict_tokens", json=body)

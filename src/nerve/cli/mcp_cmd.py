@@ -12,7 +12,7 @@ from .common import add_model_options, add_patterns_options, load_engine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS
+    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS, add_session_options
 
     p = sub.add_parser(
         "mcp",
@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-input-chars", type=int, default=100_000, help="characters per text")
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per call")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+    add_session_options(p)
     add_model_options(p)
     add_patterns_options(p)
     p.set_defaults(run=run)
@@ -75,5 +76,7 @@ def run(args: argparse.Namespace) -> int:
         aggregation=args.aggregation,
         api_key=args.api_key,
         limits=limits,
+        max_sessions=args.mcp_max_sessions,
+        session_idle_timeout=args.mcp_session_idle_timeout,
     )
     return run_mcp(engine, settings)

@@ -71,8 +71,15 @@ async def _serve(engine: Engine, settings: McpSettings) -> None:
 async def _serve_http(server: Any, settings: McpSettings) -> None:
     from .auth import require_api_key
     from .http import serve_app
+    from .sessions import explain_session_limit
 
-    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=settings.host)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        host=settings.host,
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle_timeout,
+    )
+    app = explain_session_limit(app, settings.max_sessions)
     if settings.api_key:
         app = require_api_key(app, settings.api_key)
     log.info("nerve mcp: Streamable HTTP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)

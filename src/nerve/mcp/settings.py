@@ -3,6 +3,7 @@ command line can be built without the ``mcp`` extra)."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 
 from .. import __version__
@@ -13,6 +14,10 @@ from ..types import DEFAULT_AGGREGATION
 TRANSPORTS = ("stdio", "http")
 DEFAULT_PORT = 9100  # encoderfile's MCP port
 MCP_PATH = "/mcp"
+# Open Streamable HTTP sessions (each holds an MCP server session, ~40 KB) and how long an
+# unused one lives: an agent keeps one session, so a few hundred covers many agents.
+DEFAULT_MAX_SESSIONS = 256
+DEFAULT_SESSION_IDLE_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,34 @@ class McpSettings:
     title: str | None = None  # shown to clients (the model's name)
     version: str = __version__
     limits: ServerConfig = field(default_factory=ServerConfig)
+    max_sessions: int = DEFAULT_MAX_SESSIONS  # HTTP: --mcp-max-sessions
+    session_idle_timeout: float = DEFAULT_SESSION_IDLE_TIMEOUT  # HTTP: --mcp-session-idle-timeout
 
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
             raise InvalidInput(f"unknown MCP transport {self.transport!r}; use one of {TRANSPORTS}")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise InvalidInput(f"--port must be a port number (0-65535), got {self.port!r}")
+        if self.max_sessions < 1:
+            raise InvalidInput(f"--mcp-max-sessions must be positive, got {self.max_sessions}")
+        if not 0 < self.session_idle_timeout < float("inf"):
+            raise InvalidInput(
+                f"--mcp-session-idle-timeout must be a positive number of seconds, "
+                f"got {self.session_idle_timeout}"
+            )
+
+
+def add_session_options(p: argparse.ArgumentParser) -> None:
+    """The Streamable HTTP session limits; shared by ``nerve mcp`` and the executable."""
+    p.add_argument(
+        "--mcp-max-sessions",
+        type=int,
+        default=DEFAULT_MAX_SESSIONS,
+        help=f"HTTP: open sessions at most; beyond, 503 (default {DEFAULT_MAX_SESSIONS})",
+    )
+    p.add_argument(
+        "--mcp-session-idle-timeout",
+        type=float,
+        default=DEFAULT_SESSION_IDLE_TIMEOUT,
+        help=f"HTTP: seconds an unused session lives (default {DEFAULT_SESSION_IDLE_TIMEOUT:g})",
+    )

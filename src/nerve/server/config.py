@@ -75,6 +75,9 @@ class ServerConfig:
     patterns: str | None = None
     patterns_overlap: str = "rules"
     patterns_ignore_case: bool = False
+    # -- HTTP browser protections (nerve.server.http.guards) --
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides the default ones
+    cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none: CORS is off
 
     def __post_init__(self) -> None:
         for name in (
@@ -163,6 +166,11 @@ def _optional_int(text: str) -> int | None:
     return int(text) if text.strip() else None
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """``a,b , c`` → ``("a", "b", "c")``: the value of a list flag or variable."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 # How each field's environment variable is read (every value arrives as text).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "model": _optional_str,
@@ -206,6 +214,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "patterns": _optional_str,
     "patterns_overlap": str,
     "patterns_ignore_case": _parse_bool,
+    "allowed_hosts": name_list,
+    "cors_origins": name_list,
 }
 
 

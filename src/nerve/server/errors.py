@@ -43,6 +43,18 @@ class PayloadTooLarge(NerveError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(NerveError):
+    """A POST body that is not declared ``Content-Type: application/json``."""
+
+    code = "unsupported_media_type"
+
+
+class HostNotAllowed(NerveError):
+    """The ``Host`` header names a host this server does not serve (``--allowed-hosts``)."""
+
+    code = "host_not_allowed"
+
+
 class Unauthorized(NerveError):
     code = "unauthorized"
 
@@ -103,6 +115,8 @@ STATUSES: dict[str, Status] = {
     "input_too_large": Status(413, "INVALID_ARGUMENT"),
     "request_too_large": Status(413, "INVALID_ARGUMENT"),
     "payload_too_large": Status(413, "RESOURCE_EXHAUSTED"),
+    "unsupported_media_type": Status(415, "INVALID_ARGUMENT"),
+    "host_not_allowed": Status(421, "PERMISSION_DENIED"),
     "unauthorized": Status(401, "UNAUTHENTICATED"),
     "not_found": Status(404, "NOT_FOUND"),
     "method_not_allowed": Status(405, "UNIMPLEMENTED"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from .config import name_list
+
 
 def add_limit_options(p: argparse.ArgumentParser) -> None:
     """Threads, batching, admission and size limits: shared with the built executable."""
@@ -56,6 +58,17 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
         help="refuse over-long input (truncate=false) with 422 instead of using windows",
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    # -- HTTP browser protections (nerve.server.http.guards) --
+    p.add_argument(
+        "--allowed-hosts",
+        type=name_list,
+        help="comma-separated Host names served besides the loopback ones ('*': any)",
+    )
+    p.add_argument(
+        "--cors-origins",
+        type=name_list,
+        help="comma-separated origins allowed by CORS (default: none, CORS off)",
+    )
 
 
 def add_tls_options(p: argparse.ArgumentParser) -> None:

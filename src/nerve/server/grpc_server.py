@@ -9,9 +9,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from .auth import ApiKey
 from .errors import ListenError
-from .grpc_service import SERVICE_NAME, TokenClassificationServicer
+from .grpc_service import SERVICE_NAME, TokenClassificationServicer, add_to_server
 from .ports import ensure_free
-from .proto import token_classification_pb2_grpc
 from .service import InferenceService
 from .tls import grpc_credentials
 
@@ -74,9 +73,7 @@ class GrpcTransport:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        token_classification_pb2_grpc.add_TokenClassificationInferenceServicer_to_server(
-            TokenClassificationServicer(service), self._server
-        )
+        add_to_server(TokenClassificationServicer(service), self._server)
         self._health = HealthServicer(service)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         address = (

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from ..errors import NerveError
 from .errors import InternalError, grpc_status_name
@@ -27,6 +28,10 @@ class TokenClassificationServicer(
 ):
     def __init__(self, service: InferenceService) -> None:
         self._service = service
+
+    @property
+    def service(self) -> InferenceService:
+        return self._service
 
     async def Predict(  # noqa: N802 - the method name is fixed by the .proto
         self,
@@ -82,3 +87,50 @@ async def _answer(
         raise
     finally:
         service.metrics.observe_request(f"grpc:{method}", status, time.perf_counter() - started)
+
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+def add_to_server(servicer: TokenClassificationServicer, server: grpc.aio.Server) -> None:
+    """Register the service like the generated ``add_..._to_server``, except that requests
+    arrive as bytes and are parsed here: a message that does not parse gets INVALID_ARGUMENT
+    with a plain message (grpc.aio's own deserializer answers UNKNOWN and leaks the
+    exception's class name)."""
+    methods: dict[str, tuple[Handler, Any, Any]] = {
+        "Predict": (
+            servicer.Predict,
+            token_classification_pb2.TokenClassificationRequest,
+            token_classification_pb2.TokenClassificationResponse,
+        ),
+        "GetModelMetadata": (
+            servicer.GetModelMetadata,
+            metadata_pb2.GetModelMetadataRequest,
+            metadata_pb2.GetModelMetadataResponse,
+        ),
+    }
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(
+            _parsing(name, servicer.service, method, request_type),
+            request_deserializer=None,  # bytes in: parsed by _parsing
+            response_serializer=response_type.SerializeToString,
+        )
+        for name, (method, request_type, response_type) in methods.items()
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
+
+def _parsing(name: str, service: InferenceService, method: Handler, request_type: Any) -> Handler:
+    async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            request = request_type.FromString(raw)
+        except DecodeError:
+            service.metrics.observe_request(f"grpc:{name}", "INVALID_ARGUMENT", 0.0)
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the request is not a valid {request_type.DESCRIPTOR.full_name} message "
+                "(protobuf cannot parse it)",
+            )
+        return await method(request, context)
+
+    return handler

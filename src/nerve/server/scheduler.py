@@ -42,6 +42,7 @@ import numpy as np
 
 from ..decode.tokens import WindowTokens
 from ..errors import Overloaded
+from ..transform.errors import TransformError
 from .errors import ModelFailure, Unavailable
 
 log = logging.getLogger(__name__)
@@ -378,10 +379,17 @@ class ModelWorker:
         self._seconds_per_token = sample if old is None else 0.8 * old + 0.2 * sample
 
     def _fail(self, piece: Piece, error: Exception) -> None:
-        # The detail goes to the log, the caller gets a fixed message.
         job = piece.job
-        log.error("model forward failed on a request of %d windows", job.rows, exc_info=error)
-        _set_exception(job.future, ModelFailure("the model failed on this request"))
+        if isinstance(error, TransformError):
+            # The model's Lua transform raised or ran over a limit: its message is written for
+            # the caller (it names the limit and the build setting), and a traceback adds nothing.
+            log.warning("the model's transform failed on a request: %s", error.message)
+            failure = ModelFailure(f"the model's transform failed on this request: {error.message}")
+        else:
+            # The detail goes to the log, the caller gets a fixed message.
+            log.error("model forward failed on a request of %d windows", job.rows, exc_info=error)
+            failure = ModelFailure("the model failed on this request")
+        _set_exception(job.future, failure)
         job.done = piece.stop  # the piece's tokens left the queue when it was taken
         self._forget(job)
 

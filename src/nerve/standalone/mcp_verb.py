@@ -19,7 +19,7 @@ _LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig))
 
 
 def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  # type: ignore[type-arg]
-    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS
+    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS, add_session_options
 
     p = sub.add_parser("mcp", help="serve the model as an MCP tool (Streamable HTTP or stdio)")
     p.add_argument("--transport", choices=TRANSPORTS, default="http", help="default http")
@@ -35,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  
     )
     p.add_argument("--threads", type=int, default=None, help="model threads")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+    add_session_options(p)
     p.set_defaults(run=run)
 
 
@@ -58,5 +59,7 @@ def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
         title=model.manifest.name,
         version=model.manifest.version,
         limits=limits,
+        max_sessions=args.mcp_max_sessions,
+        session_idle_timeout=args.mcp_session_idle_timeout,
     )
     return run_mcp(engine, settings)

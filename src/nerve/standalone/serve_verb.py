@@ -62,6 +62,8 @@ _PASSTHROUGH = (
     "device_id",
     "enable_otel",
     "otel_exporter_url",
+    "allowed_hosts",
+    "cors_origins",
 )
 
 log = logging.getLogger("nerve.standalone")

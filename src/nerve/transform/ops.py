@@ -291,6 +291,7 @@ class TensorOps:
                 "the function returned tensors of different shapes: "
                 + ", ".join(str(list(shape)) for shape in sorted(shapes))
             )
+        self.store.reserve((len(arrays), *arrays[0].shape))
         return self._put(np.stack(arrays, axis=position - 1))
 
     @_reported
@@ -301,6 +302,13 @@ class TensorOps:
     def op_arith(self, op: str, kind_a: str, a: object, kind_b: str, b: object) -> int:
         left = self._operand(kind_a, a)
         right = self._operand(kind_b, b)
+        try:
+            shape = np.broadcast_shapes(np.shape(left), np.shape(right))
+        except ValueError:
+            raise OpError(
+                f"shapes {np.shape(left)} and {np.shape(right)} cannot be broadcast together"
+            ) from None
+        self.store.reserve(shape)
         try:
             with np.errstate(all="ignore"):  # inf/NaN are caught by the output check
                 result = _ARITH[op](left, right)

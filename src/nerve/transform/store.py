@@ -8,6 +8,8 @@ surface to a fixed list of functions, and lets the store count the bytes a call 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import TransformError
@@ -24,18 +26,26 @@ class TensorStore:
         self._next = 1
         self._bytes = 0
 
+    def reserve(self, shape: tuple[int, ...]) -> None:
+        """Refuse, before numpy allocates it, a float32 result of ``shape`` that would take the
+        call over its budget (broadcasting ``[N, 1] + [1, N]`` asks for N² elements)."""
+        self._check(self._bytes + 4 * math.prod(shape))
+
     def put(self, array: np.ndarray) -> int:
         array = np.asarray(array, dtype=np.float32)
+        self._check(self._bytes + array.nbytes)
         self._bytes += array.nbytes
-        if self._bytes > self.max_bytes:
-            raise TransformError(
-                f"the transform allocated more than {self.max_bytes // (1024 * 1024)} MiB of "
-                "tensors in one call (nerve.transform_memory_mb)"
-            )
         handle = self._next
         self._next += 1
         self._arrays[handle] = array
         return handle
+
+    def _check(self, total: int) -> None:
+        if total > self.max_bytes:
+            raise TransformError(
+                f"the transform allocated more than {self.max_bytes // (1024 * 1024)} MiB of "
+                "tensors in one call (nerve.transform_memory_mb)"
+            )
 
     def get(self, handle: object) -> np.ndarray:
         array = self._arrays.get(handle) if isinstance(handle, int) else None

@@ -7,6 +7,7 @@ import logging
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from ...errors import NerveError
 from ..errors import InternalError, MethodNotAllowed, NotFound, error_body, http_status
 from ..service import InferenceService
 from . import routes_baseten, routes_encoderfile, routes_ops
+from .guards import HostAllowListMiddleware, allowed_host_names
 from .io import ClientDisconnected
 from .middleware import AccessLogMiddleware, ApiKeyMiddleware, MetricsMiddleware
 
@@ -35,11 +37,25 @@ ROUTES = [
 
 
 def create_app(service: InferenceService) -> Starlette:
+    config = service.config
     middleware = [Middleware(MetricsMiddleware, metrics=service.metrics, routes=_paths())]
-    if service.config.access_log:
+    if config.access_log:
         middleware.append(Middleware(AccessLogMiddleware))
-    if service.config.api_key is not None:
-        middleware.append(Middleware(ApiKeyMiddleware, api_key=service.config.api_key))
+    hosts = allowed_host_names(config.host, config.allowed_hosts)
+    if hosts is not None:
+        middleware.append(Middleware(HostAllowListMiddleware, allowed=hosts))
+    if config.cors_origins:
+        # Outside the API-key check: a preflight (OPTIONS) carries no credentials.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "Authorization", "Api-Key"],
+            )
+        )
+    if config.api_key is not None:
+        middleware.append(Middleware(ApiKeyMiddleware, api_key=config.api_key))
     app = Starlette(
         routes=ROUTES,
         middleware=middleware,
@@ -71,9 +87,14 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     # Starlette's own 404/405 answers, reshaped into nerve's error JSON.
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(
-            MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        allow = (exc.headers or {}).get("Allow", "")
+        response = error_response(
+            MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}; allowed: {allow}"
+            )
         )
+        response.headers["Allow"] = allow
+        return response
     if exc.status_code == 404:
         return error_response(NotFound(f"no route {request.url.path}"))
     return JSONResponse(
@@ -82,7 +103,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:
-    # Nobody reads this; the status only labels the request in the metrics.
+    # Routine (a client timed out, or was stopped): one line, no traceback. Nobody reads the
+    # response; its status only labels the request in the metrics.
+    log.info("client disconnected before its response: %s %s", request.method, request.url.path)
     return Response(status_code=499)
 
 

@@ -37,14 +37,23 @@ class MetricsMiddleware:
         status = 499  # stays so when the client left before a response started
         started = time.perf_counter()
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # An unhandled error: Starlette's outermost middleware answers 500 after it has
+            # passed through here, so the status is not seen on its way out.
+            if not started_response:
+                status = 500
+            raise
         finally:
             self.metrics.observe_request(route, status, time.perf_counter() - started)
 

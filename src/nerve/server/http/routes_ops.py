@@ -8,8 +8,17 @@ from starlette.responses import HTMLResponse, Response
 
 from ..assets import favicon_svg, index_html
 from ..wire.native import parse_entities, render_entities, render_words
-from .io import is_large, json_response, read_json, service_of, unless_disconnected
-from .openapi import openapi_document
+from .guards import page_security_headers
+from .io import (
+    JSON_MEDIA_TYPE,
+    dump_json,
+    is_large,
+    json_response,
+    read_json,
+    service_of,
+    unless_disconnected,
+)
+from .openapi import engine_window_rules, openapi_document
 
 
 async def entities(request: Request) -> Response:
@@ -37,11 +46,22 @@ async def metrics(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return await json_response(request, openapi_document, large=False)
+    # Built once per app: it bisects the model's window rules (a few thousand checks).
+    state = request.app.state
+    if getattr(state, "openapi_json", None) is None:
+        service = service_of(request)
+
+        def build() -> bytes:
+            rules = engine_window_rules(service.engine)
+            return dump_json(openapi_document(service.config, rules))
+
+        state.openapi_json = await service.offload(build)
+    return Response(state.openapi_json, media_type=JSON_MEDIA_TYPE)
 
 
 async def page(request: Request) -> Response:
-    return HTMLResponse(index_html())
+    html = index_html()
+    return HTMLResponse(html, headers=page_security_headers(html))
 
 
 async def favicon(request: Request) -> Response:

@@ -69,6 +69,9 @@ def get_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
+    # JSON has one number type: 26.0 is the integer 26 (as JSON Schema's "integer" says).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"'{name}' must be an integer, got {json_type(value)}")
     return value
@@ -91,4 +94,19 @@ def str_map(value: object, name: str) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(item, str):
             raise InvalidInput(f"'{name}.{key}' must be a string, got {json_type(item)}")
+        # JSON can carry lone surrogates ("\udc00"); the answer echoes the map as UTF-8, which
+        # cannot hold them.
+        for part, what in ((key, "key"), (item, "value")):
+            if not _is_unicode(part):
+                raise InvalidInput(
+                    f"'{name}' holds a {what} that is not valid Unicode (a lone surrogate)"
+                )
     return dict(value)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
