@@ -83,6 +83,10 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
         "the one before wrote): tests/patterns/test_patterns_docs.py, tests/spacy_ner",
     ),
     (
+        re.compile(r"^(\S+=\S+ )*python -m pytest\b"),
+        "runs a test suite: CI runs it (the reliability suite bounded, marker reliability)",
+    ),
+    (
         re.compile(r"^nerve (inspect|version|new-transform)\b"),
         "encoderfile's build commands (need a built executable or write files): "
         "tests/build/test_build_cli_api.py",
@@ -374,16 +378,19 @@ def http() -> Iterator[Any]:
     service = InferenceService(nerve.load(), ServerConfig(), ServerMetrics())
     service.start()
     try:
-        with TestClient(create_app(service)) as client:
+        # The Host a documented ``curl localhost:8080`` sends (the server's allow-list).
+        with TestClient(create_app(service), base_url="http://localhost:8080") as client:
             yield client
     finally:
         service.close()
 
 
-def _curl(line: str) -> tuple[str, str, str | None]:
-    """(method, path, body) of a documented curl command."""
+def _curl(line: str) -> tuple[str, str, str | None, dict[str, str]]:
+    """(method, path, body, headers) of a documented curl command, with the Content-Type
+    curl itself sends for ``-d`` when none is given (a form type the server refuses)."""
     args = shlex.split(line)[1:]
     method, path, body = None, None, None
+    headers: dict[str, str] = {}
     it = iter(args)
     for arg in it:
         if arg in ("-X", "--request"):
@@ -391,16 +398,19 @@ def _curl(line: str) -> tuple[str, str, str | None]:
         elif arg in ("-d", "--data"):
             body = next(it)
         elif arg in ("-H", "--header"):
-            next(it)
+            name, _, value = next(it).partition(":")
+            headers[name.strip().lower()] = value.strip()
         elif not arg.startswith("-"):
             path = "/" + arg.split("//", 1)[-1].split("/", 1)[1]
     assert path is not None, line
-    return method or ("POST" if body is not None else "GET"), path, body
+    if body is not None:
+        headers.setdefault("content-type", "application/x-www-form-urlencoded")
+    return method or ("POST" if body is not None else "GET"), path, body, headers
 
 
 @pytest.mark.parametrize("command", [c for c in ALL if _rule(c)[0] == "curl"], ids=str)
 def test_documented_http_example_answers_what_is_shown(command: Command, http: Any) -> None:
-    method, path, body = _curl(command.line)
-    response = http.request(method, path, content=body)
+    method, path, body, headers = _curl(command.line)
+    response = http.request(method, path, content=body, headers=headers)
     assert response.status_code == 200, f"{command}: {response.status_code} {response.text}"
     _compare(command, response.text)

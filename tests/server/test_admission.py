@@ -32,7 +32,7 @@ def serve(engine: Engine, config: ServerConfig, run_windows=None) -> InferenceSe
 
 async def post(service: InferenceService, path: str, body: object) -> httpx.Response:
     transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         return await client.post(path, json=body, timeout=30)
 
 
@@ -100,7 +100,7 @@ def test_work_beyond_the_queue_bound_gets_429_at_once(engine: Engine) -> None:
 
     async def scenario() -> tuple[list[httpx.Response], list[float]]:
         transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             first = asyncio.ensure_future(client.post("/predict", json=body, timeout=30))
             deadline = time.monotonic() + 20
             while service.queue_depth == 0 and time.monotonic() < deadline:

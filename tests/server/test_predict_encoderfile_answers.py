@@ -32,7 +32,7 @@ def answers(engine: Engine) -> dict[str, httpx.Response]:
 
     async def scenario() -> dict[str, httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://nerve") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return {
                 name: await client.request(method, path, json=body)
                 for name, (method, path, body) in requests.items()
