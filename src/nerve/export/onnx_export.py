@@ -226,14 +226,14 @@ def _load_torch_model(model_dir: Path, spec: ModelSpec) -> TokenClassifier:
 
 
 def input_names(spec: ModelSpec) -> tuple[str, ...]:
-    """The graph inputs optimum gives this family: BERT alone declares token types."""
+    """The graph inputs optimum gives this family: BERT and ELECTRA declare token types."""
     if has_token_types(spec):
         return ("input_ids", "attention_mask", "token_type_ids")
     return ("input_ids", "attention_mask")
 
 
 def has_token_types(spec: ModelSpec) -> bool:
-    return spec.family == "bert" and spec.encoder.type_vocab_size > 0
+    return spec.family in ("bert", "electra") and spec.encoder.type_vocab_size > 0
 
 
 def _build(

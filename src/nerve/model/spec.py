@@ -19,12 +19,16 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
     "DistilBertForTokenClassification": "distilbert",
     "RobertaForTokenClassification": "roberta",
     "XLMRobertaForTokenClassification": "roberta",
+    "CamembertForTokenClassification": "roberta",  # RoBERTa layout, SentencePiece vocabulary
+    "ElectraForTokenClassification": "electra",  # BERT layers, optional embedding projection
 }
 MODEL_TYPE_TO_ARCH = {
     "bert": "BertForTokenClassification",
     "distilbert": "DistilBertForTokenClassification",
     "roberta": "RobertaForTokenClassification",
     "xlm-roberta": "XLMRobertaForTokenClassification",
+    "camembert": "CamembertForTokenClassification",
+    "electra": "ElectraForTokenClassification",
 }
 # Tokenizer configs without a real limit carry this sentinel (transformers' VERY_LARGE_INTEGER).
 _NO_LIMIT = 10**12
@@ -46,6 +50,12 @@ class EncoderConfig:
     activation: str
     pad_token_id: int
     num_labels: int
+    # ELECTRA's embeddings may be narrower than its layers (then projected up); 0 = hidden_size.
+    embedding_size: int = 0
+
+    @property
+    def embedding_width(self) -> int:
+        return self.embedding_size or self.hidden_size
 
     @property
     def position_offset(self) -> int:
@@ -158,6 +168,7 @@ def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> Enco
         activation=str(config.get("hidden_act", "gelu")),
         pad_token_id=_int(config, "pad_token_id", default=1 if family == "roberta" else 0),
         num_labels=num_labels,
+        embedding_size=_int(config, "embedding_size", default=0) if family == "electra" else 0,
     )
 
 
@@ -178,6 +189,12 @@ def read_spec(model_dir: Path) -> ModelSpec:
     family = SUPPORTED_ARCHITECTURES[arch]
     labels = parse_labels(config, model_dir)
     enc = encoder_config(config, family, len(labels))
+    positions = config.get("position_embedding_type", "absolute")
+    if positions != "absolute":
+        raise UnsupportedArchitecture(
+            f"{model_dir}: position_embedding_type {positions!r} is not supported "
+            "(nerve's encoders implement absolute position embeddings)"
+        )
     if enc.hidden_size % enc.num_heads:
         raise ModelLoadError(
             f"{model_dir}: hidden size {enc.hidden_size} is not divisible by "
