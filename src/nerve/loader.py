@@ -8,6 +8,7 @@ from typing import Any
 from .backends.base import Backend
 from .engine.core import Engine
 from .errors import InvalidInput, ModelLoadError
+from .model.onnx_files import onnx_variants
 from .model.resolve import Resolver, default_model_dir, resolve_model
 from .model.spec import ModelSpec, read_spec
 from .text.loading import load_tokenizer
@@ -24,12 +25,16 @@ def _torch_available() -> bool:
     return True
 
 
-def choose_backend(model_dir: Path, backend: str, device: str) -> str:
-    """``auto``: CUDA → torch; an ONNX file present → onnx (fast on CPU, no torch needed);
-    else torch on the safetensors weights."""
+def choose_backend(model_dir: Path, backend: str, device: str, onnx_file: str | None = None) -> str:
+    """``auto``: a named ONNX file → onnx; CUDA → torch; an ONNX graph present (here or in
+    ``onnx/``) → onnx (fast on CPU, no torch needed); else torch on the safetensors weights."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    has_onnx = any((model_dir / f).exists() for f in ("model.onnx", "model_quantized.onnx"))
+    if onnx_file is not None:
+        if backend == "torch":
+            raise InvalidInput("--onnx-file names an ONNX graph: use it with --backend onnx")
+        return "onnx"
+    has_onnx = bool(onnx_variants(model_dir))
     has_st = (model_dir / "model.safetensors").exists()
     if backend != "auto":
         return backend
@@ -49,7 +54,10 @@ def choose_backend(model_dir: Path, backend: str, device: str) -> str:
             f"{model_dir} holds only pytorch_model.bin, a pickle nerve never loads; convert it "
             "to model.safetensors with transformers (save_pretrained(..., safe_serialization=True))"
         )
-    raise ModelLoadError(f"{model_dir} has neither model.safetensors nor model.onnx")
+    raise ModelLoadError(
+        f"{model_dir} has neither model.safetensors nor an ONNX graph (model*.onnx, here or "
+        "in onnx/)"
+    )
 
 
 def make_backend(
@@ -59,6 +67,7 @@ def make_backend(
     device: str,
     dtype: str | None,
     threads: int | None,
+    onnx_file: str | None = None,
 ) -> Backend:
     if kind == "onnx":
         if device != "cpu":
@@ -69,7 +78,7 @@ def make_backend(
             )
         from .backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(model_dir, spec, threads=threads)
+        return OnnxBackend(model_dir, spec, threads=threads, onnx_file=onnx_file)
     from .backends.torch_backend import TorchBackend
 
     return TorchBackend(model_dir, spec, device=device, dtype=dtype or "float32", threads=threads)
@@ -86,12 +95,15 @@ def load(
     revision: str | None = None,
     resolver: Resolver | None = None,
     model_id: str | None = None,
+    onnx_file: str | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
     ``model``: a local directory (HF safetensors or ONNX export), a Hub id, or None for the
     embedded default model. ``backend``: auto/torch/onnx. ``device``: cpu/cuda[:N].
-    ``dtype`` (torch): float32/float16/bfloat16.
+    ``dtype`` (torch): float32/float16/bfloat16. ``onnx_file`` (onnx): which graph to run, a
+    path inside the model dir (``onnx/model_q4.onnx``) or a variant name (``q4``); default:
+    the most exact one present (see ``nerve.model.onnx_files``).
     """
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
@@ -106,8 +118,8 @@ def load(
             f"{model_dir}: tokenizer has {vocab} tokens but the model's embedding table has "
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
-    kind = choose_backend(model_dir, backend, device)
-    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads)
+    kind = choose_backend(model_dir, backend, device, onnx_file)
+    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads, onnx_file)
     # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
     # every command honours it.
     engine_backend = with_model_transform(model_dir, backend_)
@@ -136,6 +148,7 @@ def load(
         "threads": threads,
         "max_batch_tokens": max_batch_tokens,
         "model_id": model_id,
+        "onnx_file": onnx_file,
     }
     return engine
 

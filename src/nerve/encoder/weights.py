@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..errors import ModelLoadError
-from ..model.spec import EncoderConfig
+from ..errors import ModelLoadError, UnsupportedArchitecture
+from ..model.spec import GRAPH_ONLY, EncoderConfig
 from .modules import TokenClassifier
 
 # The attribute holding the encoder inside each HF *ForTokenClassification class.
@@ -146,6 +146,11 @@ def load_model(
     ``with_head=False`` loads a bare encoder and leaves the classifier freshly initialised
     (the start of fine-tuning).
     """
+    if cfg.family == GRAPH_ONLY:
+        raise UnsupportedArchitecture(
+            f"{model_dir}: nerve has no own encoder for this architecture; it runs only from "
+            "its ONNX graph (--backend onnx)"
+        )
     path = model_dir / "model.safetensors"
     if not path.exists():
         if (model_dir / "pytorch_model.bin").exists():

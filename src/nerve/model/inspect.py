@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from .onnx_files import onnx_variants
+from .onnx_params import onnx_parameters
 from .resolve import resolve_model
-from .spec import read_spec
+from .spec import ModelSpec, read_json, read_spec
 
 
 def safetensors_parameters(path: Path) -> int:
@@ -31,25 +33,49 @@ def safetensors_parameters(path: Path) -> int:
     return total
 
 
+def tokenizer_kind(model_dir: Path) -> str | None:
+    """The ``tokenizers`` model type: WordPiece, BPE, Unigram or WordLevel (None if absent)."""
+    path = model_dir / "tokenizer.json"
+    if not path.is_file():
+        return None
+    model = read_json(path).get("model")
+    return str(model.get("type")) if isinstance(model, dict) and model.get("type") else None
+
+
+def _parameters(model_dir: Path, onnx: list[str]) -> tuple[int | None, str | None]:
+    """(count, where it was read from): safetensors first, else the preferred ONNX graph."""
+    st = model_dir / "model.safetensors"
+    if st.exists():
+        return safetensors_parameters(st), "model.safetensors"
+    if onnx:
+        return onnx_parameters(model_dir / onnx[0]), onnx[0]
+    return None, None
+
+
+def _family(spec: ModelSpec) -> str:
+    """The encoder family; graph-only models (no nerve encoder) run on the onnx backend."""
+    return spec.family or f"{spec.architecture} (ONNX only)"
+
+
 def describe(model: str | Path | None) -> dict[str, Any]:
     model_dir = resolve_model(model)
     spec = read_spec(model_dir)
     enc = spec.encoder
     files = sorted(p.name for p in model_dir.iterdir() if p.is_file())
-    st = model_dir / "model.safetensors"
-    formats = [
-        f
-        for f, present in (
-            ("safetensors", st.exists()),
-            ("onnx", (model_dir / "model.onnx").exists()),
-        )
-        if present
+    onnx = onnx_variants(model_dir)
+    formats = (["safetensors"] if (model_dir / "model.safetensors").exists() else []) + [
+        f"onnx ({name})" for name in onnx
     ]
+    parameters, counted = _parameters(model_dir, onnx)
     return {
         "path": str(model_dir),
         "architecture": spec.architecture,
+        "family": _family(spec),
+        "tokenizer": tokenizer_kind(model_dir),
         "labels": list(spec.labels),
-        "parameters": safetensors_parameters(st) if st.exists() else None,
+        "parameters": parameters,
+        "parameters_from": counted,
+        "window": spec.max_length,
         "max_length": spec.max_length,
         "hidden_size": enc.hidden_size,
         "layers": enc.num_layers,
