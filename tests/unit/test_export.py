@@ -237,7 +237,7 @@ def test_backend_missing_graph_and_named_file(exported: Exporter, tmp_path: Path
     spec = read_spec(tmp_path)
     with pytest.raises(ModelLoadError, match="nerve export"):
         OnnxBackend(tmp_path, spec)
-    with pytest.raises(ModelLoadError, match="other.onnx is missing"):
+    with pytest.raises(ModelLoadError, match="no ONNX graph .other.onnx.*present: model.onnx"):
         OnnxBackend(exported("bert").out_dir, spec, onnx_file="other.onnx")
 
 

@@ -75,8 +75,7 @@ def describe(model: str | Path | None) -> dict[str, Any]:
         "labels": list(spec.labels),
         "parameters": parameters,
         "parameters_from": counted,
-        "window": spec.max_length,
-        "max_length": spec.max_length,
+        "max_length": spec.max_length,  # the window: tokens per forward pass
         "hidden_size": enc.hidden_size,
         "layers": enc.num_layers,
         "heads": enc.num_heads,
