@@ -9,8 +9,9 @@ import numpy as np
 from ..types import Aggregation, Entity
 from .groups import Units, group_units
 from .pretokens import PreTokens, gather
-from .subwords import aggregate_words, continues_whitespace_word
+from .subwords import aggregate_words
 from .tokens import DecodeContext, WindowTokens
+from .wordbounds import continues_word
 
 
 def decode_window(
@@ -35,7 +36,7 @@ def decode_window(
     if strategy is Aggregation.SIMPLE:
         return group_units(_token_units(pre), ctx)
     if strategy is Aggregation.WORD:
-        pre = replace(pre, is_subword=continues_whitespace_word(text, pre.starts, pre.ends))
+        pre = replace(pre, is_subword=continues_word(text, window, pre))
         grouped = group_units(aggregate_words(pre, Aggregation.FIRST, ctx), ctx)
         return [trim_word_entity(text, e) for e in grouped]
     return group_units(aggregate_words(pre, strategy, ctx), ctx)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from ..decode.tokens import WindowTokens
+from ..decode.tokens import WindowTokens, encoding_word_ids
 from ..errors import InputTooLong, InvalidInput
-from ..types import InferenceOptions
+from ..types import Aggregation, InferenceOptions
 
 
 @dataclass(frozen=True)
@@ -40,23 +40,31 @@ _NO_WORD_IDS = np.zeros(0, dtype=np.int64)  # plain text: word ids are not compu
 
 
 def _window(
-    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray
+    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray, with_word_ids: bool
 ) -> tuple[WindowTokens, np.ndarray]:
+    """``with_word_ids``: keep the tokenizer's word of each token in the window (strategy
+    ``word`` groups by it); pre-split input always computes them (its words are the user's)."""
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
     special = np.asarray(enc.special_tokens_mask, dtype=bool)
     word_ids = _NO_WORD_IDS
-    if word_starts is not None:
-        # Pre-split input only (a per-token Python loop, so plain text skips it): the
-        # tokenizer's offsets are relative to each word.
-        word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
-        if len(word_starts):
-            shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
-            offsets = offsets + shift[:, None]
+    if word_starts is not None or with_word_ids:
+        word_ids = encoding_word_ids(enc)
+    if word_starts is not None and len(word_starts):
+        # Pre-split input only: the tokenizer's offsets are relative to each word.
+        shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
+        offsets = offsets + shift[:, None]
     # Token strings by id (what transformers' convert_ids_to_tokens gives): Encoding.tokens
     # shows the surface text for some unknown pieces (Unigram), not the vocabulary entry.
     tokens = vocab[ids].tolist()
-    return WindowTokens(ids=ids, offsets=offsets, special=special, tokens=tokens), word_ids
+    window = WindowTokens(
+        ids=ids,
+        offsets=offsets,
+        special=special,
+        tokens=tokens,
+        word_ids=word_ids if with_word_ids or word_starts is not None else None,
+    )
+    return window, word_ids
 
 
 class TextEncoder:
@@ -133,7 +141,8 @@ class TextEncoder:
                 f"input of {len(text)} characters is longer than the model's window of "
                 f"{self.max_length} tokens; send truncate=true or enable windows"
             )
-        built = [_window(p, starts, self._vocab) for p in parts]
+        with_word_ids = options.aggregation_strategy is Aggregation.WORD
+        built = [_window(p, starts, self._vocab, with_word_ids) for p in parts]
         windows = [w for w, _ in built]
         word_ids = [ids for _, ids in built] if starts is not None else None
         n_words = len(starts) if starts is not None else 0
