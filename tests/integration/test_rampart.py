@@ -78,6 +78,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_info_names_the_shipped_graph(rampart: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "info", str(rampart))  # as docs/models.md shows it
+    assert code == 0 and "formats: onnx (onnx/model_q4.onnx)" in out
+    assert "family: bert" in out and "tokenizer: WordPiece" in out
     code, out, _ = _run(capsys, "info", str(rampart), "--json")
     info = json.loads(out)
     assert code == 0
@@ -96,8 +99,24 @@ def test_graph_parameters_equal_the_dequantized_weights(
     assert onnx_count == safetensors_parameters(converted / "model.safetensors") > 15_000_000
 
 
+# The commands docs/models.md shows, with its texts.
+DOC_Q4_TEXT = "Send the check to Maria Garcia, 42 Elm Street, Springfield, IL 62704."
+DOC_FLOAT_TEXT = "My name is John Smith and my email is john.smith@example.com."
+
+
 def test_infer_runs_the_q4_graph(rampart: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "infer", "-m", str(rampart), PII_TEXTS[0], "-a", "simple")
+    argv = ["infer", "-m", str(rampart), "--onnx-file", "q4", "-a", "simple", DOC_Q4_TEXT]
+    code, out, err = _run(capsys, *argv)
+    assert code == 0, err
+    labels = {e["label"] for e in json.loads(out)[0]["entities"]}
+    assert {"GIVEN_NAME", "SURNAME", "BUILDING_NUMBER", "STREET_NAME", "CITY"} <= labels
+
+
+def test_infer_runs_the_converted_float_model(
+    converted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["infer", "-m", str(converted), "--backend", "torch", "-a", "simple", DOC_FLOAT_TEXT]
+    code, out, err = _run(capsys, *argv)
     assert code == 0, err
     labels = {e["label"] for e in json.loads(out)[0]["entities"]}
     assert {"GIVEN_NAME", "SURNAME", "EMAIL"} <= labels

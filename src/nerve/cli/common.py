@@ -42,8 +42,9 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
         "-a",
         default="word",
         choices=[a.value for a in Aggregation],
-        help="aggregation strategy (default word: whole whitespace words labelled by their "
-        "first sub-word, as CoNLL models are trained; simple/first/average/max are exactly "
+        help="aggregation strategy (default word: whole words, the tokenizer's own joined where "
+        "no whitespace separates them, labelled by their first sub-word, as CoNLL models are "
+        "trained; simple/first/average/max are exactly "
         "the transformers pipeline's)",
     )
     p.add_argument(
