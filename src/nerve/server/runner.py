@@ -45,6 +45,7 @@ def load_engine(config: ServerConfig) -> Engine:
         threads=config.threads,
         max_batch_tokens=config.max_batch_tokens,
         model_id=config.model_id,
+        onnx_file=config.onnx_file,
     )
 
 
