@@ -113,7 +113,8 @@ def load(
     spec = read_spec(model_dir)
     tokenizer = load_tokenizer(model_dir)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)
-    if vocab > spec.encoder.vocab_size:
+    # (A graph-only config may not name its vocabulary size: 0, nothing to compare.)
+    if 0 < spec.encoder.vocab_size < vocab:
         raise ModelLoadError(
             f"{model_dir}: tokenizer has {vocab} tokens but the model's embedding table has "
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
