@@ -9,6 +9,7 @@ from .backends.base import Backend
 from .backends.ort_options import OrtOptions
 from .engine.core import Engine
 from .errors import InvalidInput, ModelLoadError
+from .model.onnx_files import onnx_variants
 from .model.resolve import Resolver, default_model_dir, resolve_model
 from .model.spec import ModelSpec, read_spec
 from .patterns import Patterns
@@ -27,12 +28,16 @@ def _torch_available() -> bool:
     return True
 
 
-def choose_backend(model_dir: Path, backend: str, device: str) -> str:
-    """``auto``: CUDA → torch; an ONNX file present → onnx (fast on CPU, no torch needed);
-    else torch on the safetensors weights."""
+def choose_backend(model_dir: Path, backend: str, device: str, onnx_file: str | None = None) -> str:
+    """``auto``: a named ONNX file → onnx; CUDA → torch; an ONNX graph present (here or in
+    ``onnx/``) → onnx (fast on CPU, no torch needed); else torch on the safetensors weights."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    has_onnx = any((model_dir / f).exists() for f in ("model.onnx", "model_quantized.onnx"))
+    if onnx_file is not None:
+        if backend == "torch":
+            raise InvalidInput("--onnx-file names an ONNX graph: use it with --backend onnx")
+        return "onnx"
+    has_onnx = bool(onnx_variants(model_dir))
     has_st = (model_dir / "model.safetensors").exists()
     if backend != "auto":
         return backend
@@ -52,7 +57,10 @@ def choose_backend(model_dir: Path, backend: str, device: str) -> str:
             f"{model_dir} holds only pytorch_model.bin, a pickle nerve never loads; convert it "
             "to model.safetensors with transformers (save_pretrained(..., safe_serialization=True))"
         )
-    raise ModelLoadError(f"{model_dir} has neither model.safetensors nor model.onnx")
+    raise ModelLoadError(
+        f"{model_dir} has neither model.safetensors nor an ONNX graph (model*.onnx, here or "
+        "in onnx/)"
+    )
 
 
 def make_backend(
@@ -63,6 +71,7 @@ def make_backend(
     dtype: str | None,
     threads: int | None,
     ort_options: OrtOptions | None = None,
+    onnx_file: str | None = None,
 ) -> Backend:
     if ort_options is not None and not ort_options.is_default and kind != "onnx":
         raise InvalidInput(
@@ -78,7 +87,9 @@ def make_backend(
             )
         from .backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(model_dir, spec, threads=threads, ort_options=ort_options)
+        return OnnxBackend(
+            model_dir, spec, threads=threads, ort_options=ort_options, onnx_file=onnx_file
+        )
     from .backends.torch_backend import TorchBackend
 
     return TorchBackend(model_dir, spec, device=device, dtype=dtype or "float32", threads=threads)
@@ -97,6 +108,7 @@ def load(
     model_id: str | None = None,
     ort_options: OrtOptions | None = None,
     patterns: str | Path | Patterns | None = None,
+    onnx_file: str | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
@@ -105,6 +117,9 @@ def load(
     ``dtype`` (torch): float32/float16/bfloat16. ``patterns``: entity patterns merged into
     every aggregated result, a JSONL file (default overlap policy) or a
     ``nerve.patterns.Patterns``; None: those of a built model, if it has any.
+    ``dtype`` (torch): float32/float16/bfloat16. ``onnx_file`` (onnx): which graph to run, a
+    path inside the model dir (``onnx/model_q4.onnx``) or a variant name (``q4``); default:
+    the most exact one present (see ``nerve.model.onnx_files``).
     """
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
@@ -115,13 +130,14 @@ def load(
     spec = read_spec(model_dir)
     tokenizer = load_tokenizer(model_dir)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)
-    if vocab > spec.encoder.vocab_size:
+    # (A graph-only config may not name its vocabulary size: 0, nothing to compare.)
+    if 0 < spec.encoder.vocab_size < vocab:
         raise ModelLoadError(
             f"{model_dir}: tokenizer has {vocab} tokens but the model's embedding table has "
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
-    kind = choose_backend(model_dir, backend, device)
-    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads, ort_options)
+    kind = choose_backend(model_dir, backend, device, onnx_file)
+    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads, ort_options, onnx_file)
     # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
     # every command honours it.
     engine_backend = with_model_transform(model_dir, backend_)
@@ -154,6 +170,7 @@ def load(
         "ort_options": ort_options,
         # Explicit patterns travel as their pattern list; a built model's are read again.
         "patterns": engine.patterns if patterns is not None else None,
+        "onnx_file": onnx_file,
     }
     return engine
 

@@ -148,3 +148,15 @@ def test_api_key_refused_forms(headers: list[tuple[str, str]]) -> None:
 def test_presented_keys_collects_every_candidate() -> None:
     headers = [("Authorization", "Bearer a"), ("Api-Key", "b"), ("Host", "x")]
     assert presented_keys(headers) == ["a", "b"]
+
+
+def test_onnx_file_reaches_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--onnx-file`` / ``NERVE_ONNX_FILE`` pick the graph the server loads."""
+    from nerve.server import runner
+
+    assert resolve_config(flags("--onnx-file", "q4"), {}).onnx_file == "q4"
+    config = resolve_config(flags(), {"NERVE_ONNX_FILE": "onnx/model_q4.onnx"})
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(runner, "load", lambda model, **kw: seen.update(kw))
+    runner.load_engine(config)
+    assert seen["onnx_file"] == "onnx/model_q4.onnx"

@@ -2,8 +2,9 @@
 
 ``make_model(dir, arch)`` writes a complete Hugging Face model directory (config.json,
 model.safetensors, tokenizer.json, tokenizer_config.json, special_tokens_map.json) for one of
-the four supported architectures, with a WordPiece (cased or uncased), byte-level BPE
-(RoBERTa) or Unigram/Metaspace (XLM-R) tokenizer trained on a small corpus.
+the supported architectures, with a WordPiece (cased or uncased; BERT, DistilBERT, ELECTRA),
+byte-level BPE (RoBERTa) or Unigram/Metaspace (XLM-R, CamemBERT) tokenizer trained on a small
+corpus.
 
 The tokenizers are trained once and frozen in ``tests/support/tokenizers/``: the `tokenizers`
 trainers are not deterministic (WordPiece picks different pieces, Unigram different ids and
@@ -33,7 +34,16 @@ CORPUS = [
     "the quick brown fox jumps over the lazy dog again and again",
     "New York New York is a song; Washington Washington is not.",
 ]
-ARCHS = ("bert", "bert-uncased", "distilbert", "roberta", "xlm-roberta")
+ARCHS = (
+    "bert",
+    "bert-uncased",
+    "distilbert",
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "electra",
+    "electra-proj",  # ELECTRA with embedding_size < hidden_size: the embeddings_project path
+)
 # Special tokens of the RoBERTa-style tokenizers (byte-level BPE and Unigram alike).
 _SENTENCE_MARKS = {
     "bos_token": "<s>",
@@ -161,13 +171,20 @@ def _hf_model(arch: str, vocab: int, pad_id: int, labels: list[str], max_pos: in
         "num_attention_heads": 4,
         "intermediate_size": 48,
     }
-    if arch in ("roberta", "xlm-roberta"):
-        cls = tf.RobertaConfig if arch == "roberta" else tf.XLMRobertaConfig
-        model_cls = (
-            tf.RobertaForTokenClassification
-            if arch == "roberta"
-            else tf.XLMRobertaForTokenClassification
+    if arch.startswith("electra"):
+        # "electra-proj": narrower embeddings, projected up to the hidden size.
+        width = 16 if arch == "electra-proj" else 32
+        cfg = tf.ElectraConfig(
+            embedding_size=width, max_position_embeddings=max_pos, **shape, **common
         )
+        return tf.ElectraForTokenClassification(cfg)
+    roberta_like = {
+        "roberta": (tf.RobertaConfig, tf.RobertaForTokenClassification),
+        "xlm-roberta": (tf.XLMRobertaConfig, tf.XLMRobertaForTokenClassification),
+        "camembert": (tf.CamembertConfig, tf.CamembertForTokenClassification),
+    }
+    if arch in roberta_like:
+        cls, model_cls = roberta_like[arch]
         cfg = cls(
             max_position_embeddings=max_pos + pad_id + 1, type_vocab_size=1, **shape, **common
         )
@@ -191,11 +208,11 @@ def make_model(
     from transformers import PreTrainedTokenizerFast
 
     labels = labels or DSLIM_LABELS
-    if arch in ("bert", "bert-uncased", "distilbert"):
+    if arch in ("bert", "bert-uncased", "distilbert", "electra", "electra-proj"):
         tok, special = _wordpiece(lowercase=arch == "bert-uncased")
     elif arch == "roberta":
         tok, special = _byte_bpe()
-    elif arch == "xlm-roberta":
+    elif arch in ("xlm-roberta", "camembert"):
         tok, special = _unigram()
     else:
         raise ValueError(f"unknown tiny architecture {arch!r}")

@@ -33,13 +33,16 @@ def test_cli_defaults() -> None:
 def test_native_route_and_mcp_default() -> None:
     pytest.importorskip("starlette")
     from nerve.mcp.settings import McpSettings
-    from nerve.server.http.openapi import openapi_document
+    from nerve.server.config import ServerConfig
+    from nerve.server.http.openapi import WindowRules, openapi_document
     from nerve.server.wire.native import parse_entities
 
     assert parse_entities({"inputs": ["x"]}).options.aggregation_strategy is DEFAULT_AGGREGATION
     assert McpSettings().aggregation == DEFAULT_AGGREGATION.value
-    schemas = openapi_document()["components"]["schemas"]
-    strategy = schemas["EntitiesRequest"]["properties"]["aggregation_strategy"]
+    document = openapi_document(ServerConfig(), WindowRules(3, 128, {128: 62}))
+    schemas = document["components"]["schemas"]
+    field = schemas["EntitiesRequest"]["properties"]["aggregation_strategy"]
+    strategy = field["anyOf"][0]  # null also means "not given"
     assert strategy["default"] == DEFAULT_AGGREGATION.value
     assert strategy["enum"] == [a.value for a in Aggregation]
 

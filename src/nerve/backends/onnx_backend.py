@@ -1,8 +1,10 @@
 """ONNX Runtime backend (CPU): runs an exported ``model.onnx`` without torch.
 
-Accepts graphs from ``nerve export`` and from ``optimum-cli export onnx --task
-token-classification`` (inputs ``input_ids``, ``attention_mask`` and optionally
-``token_type_ids``; output ``logits``).
+Accepts graphs from ``nerve export``, from ``optimum-cli export onnx --task
+token-classification``, from transformers.js (``onnx/model_q4.onnx`` and its siblings, 4-bit
+``MatMulNBits`` included) and from ``torch.onnx`` exports of any ``*ForTokenClassification``:
+inputs among ``input_ids``, ``attention_mask`` and ``token_type_ids``, one output of token
+logits ``[batch, sequence, labels]``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelLoadError
+from ..model.onnx_files import find_onnx_file
 from ..model.spec import ModelSpec
 from .ort_options import OrtOptions, apply_options
 
-# Tried in order when no file is named: nerve's name first, then optimum's quantized name.
+# The root-level names of nerve's and optimum's exports (what a build copies).
 ONNX_FILES = ("model.onnx", "model_quantized.onnx")
+# The inputs nerve can feed an encoder: ids, their mask, and token types (all 0).
+FEEDABLE_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 _METADATA_FILE = "nerve_export.json"  # written by nerve.export (not imported: it needs numpy only)
 _INT8_OPS = frozenset(
     {
@@ -61,21 +67,6 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def find_onnx_file(model_dir: Path, onnx_file: str | None = None) -> Path:
-    if onnx_file is not None:
-        path = model_dir / onnx_file
-        if not path.is_file():
-            raise ModelLoadError(f"{model_dir}: {onnx_file} is missing")
-        return path
-    for name in ONNX_FILES:
-        if (model_dir / name).is_file():
-            return model_dir / name
-    raise ModelLoadError(
-        f"{model_dir} has no ONNX graph (looked for {', '.join(ONNX_FILES)}); create one with "
-        "`nerve export MODEL OUT`"
-    )
-
-
 # ORT's load-time SkipLayerNormalization fusion makes int8 graphs slower on CPU: its fused
 # kernel (after MatMulIntegerToFloat) measured ~8x slower than the LayerNormalization it
 # replaces, costing 17% of the whole model (MiniLM-L6 and BERT-base int8: +20% and +19%
@@ -98,26 +89,30 @@ def _session_options() -> Any:
     return options
 
 
-def _is_int8(model_dir: Path, path: Path) -> bool:
-    """Quantized if nerve's export metadata says so, else if the graph holds int8 ops."""
+def _precision(model_dir: Path, path: Path) -> str:
+    """``int4`` for 4-bit weights (MatMulNBits), ``int8`` if nerve's export metadata or the
+    file name says so or the graph holds int8 ops, else ``float32``."""
     meta = model_dir / _METADATA_FILE
     if meta.is_file() and path.name == "model.onnx":
         try:
-            return json.loads(meta.read_text(encoding="utf-8")).get("quantization") == "int8"
+            quantization = json.loads(meta.read_text(encoding="utf-8")).get("quantization")
+            return "int8" if quantization == "int8" else "float32"
         except (OSError, ValueError, AttributeError):
             pass  # unreadable metadata: look at the graph instead
     if path.name.endswith("_quantized.onnx"):
-        return True
-    return _graph_has_int8_ops(path)
+        return "int8"
+    return _graph_precision(path)
 
 
-def _graph_has_int8_ops(path: Path) -> bool:
+def _graph_precision(path: Path) -> str:
     try:
         import onnx
     except ImportError:  # onnx is not in the base install; optimum's naming covered the rest
-        return False
-    model = onnx.load(str(path), load_external_data=False)
-    return any(node.op_type in _INT8_OPS for node in model.graph.node)
+        return "float32"
+    ops = {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+    if "MatMulNBits" in ops:
+        return "int4"
+    return "int8" if ops & _INT8_OPS else "float32"
 
 
 class OnnxBackend:
@@ -147,15 +142,42 @@ class OnnxBackend:
             )
         except Exception as exc:  # ORT raises its own exception types for a bad file
             raise ModelLoadError(f"{self.path} cannot be loaded by ONNX Runtime: {exc}") from None
-        inputs = {i.name for i in self._session.get_inputs()}
-        missing = {"input_ids", "attention_mask"} - inputs
-        if missing:
-            raise ModelLoadError(f"{self.path}: graph lacks input(s) {sorted(missing)}")
-        self._token_types = "token_type_ids" in inputs
+        self._inputs = self._check_inputs()
         self._output = self._check_output(spec)
-        self.dtype = "int8" if _is_int8(model_dir, self.path) else "float32"
+        self.dtype = _precision(model_dir, self.path)
         # How many forward() calls the engine should run at once: one per core by default.
         self.concurrency = threads or physical_cores()
+
+    def _check_inputs(self) -> dict[str, Any]:
+        """Graph input name → the numpy integer type it takes; only inputs nerve can feed."""
+        inputs = {i.name: i.type for i in self._session.get_inputs()}
+        unknown = sorted(set(inputs) - set(FEEDABLE_INPUTS))
+        if unknown:
+            raise ModelLoadError(
+                f"{self.path}: graph input(s) {unknown} cannot be fed; nerve feeds "
+                f"{', '.join(FEEDABLE_INPUTS)} (export the model with those inputs only)"
+            )
+        if "input_ids" not in inputs:
+            raise ModelLoadError(f"{self.path}: graph lacks the input 'input_ids'")
+        types = {}
+        for name, kind in inputs.items():
+            if kind not in _INT_TYPES:
+                raise ModelLoadError(
+                    f"{self.path}: graph input {name!r} has type {kind}; expected int64 or int32"
+                )
+            types[name] = _INT_TYPES[kind]
+        return types
+
+    def _feed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        values = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": np.zeros_like(input_ids),  # single sequences: all type 0
+        }
+        return {
+            name: np.ascontiguousarray(values[name], dtype=kind)
+            for name, kind in self._inputs.items()
+        }
 
     def _check_output(self, spec: ModelSpec) -> str:
         outputs = self._session.get_outputs()
@@ -174,19 +196,10 @@ class OnnxBackend:
 
     def _probe_width(self, output: str) -> int:
         one = np.ones((1, 1), dtype=np.int64)
-        feed = {"input_ids": one, "attention_mask": one}
-        if self._token_types:
-            feed["token_type_ids"] = np.zeros_like(one)
-        (logits,) = self._session.run([output], feed)
+        (logits,) = self._session.run([output], self._feed(one, one))
         return int(logits.shape[-1])
 
     def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         # InferenceSession.run is thread-safe; nothing here mutates shared state.
-        feed = {
-            "input_ids": np.ascontiguousarray(input_ids, dtype=np.int64),
-            "attention_mask": np.ascontiguousarray(attention_mask, dtype=np.int64),
-        }
-        if self._token_types:
-            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        (logits,) = self._session.run([self._output], feed)
+        (logits,) = self._session.run([self._output], self._feed(input_ids, attention_mask))
         return np.asarray(logits, dtype=np.float32)

@@ -23,6 +23,7 @@ from ..bundle.manifest import MANIFEST_FILE, Manifest, TransformSpec, hash_files
 from ..engine.batching import pad_rows
 from ..engine.core import Engine
 from ..errors import NerveError
+from ..io.companions import copy_companions
 from .config import BuildConfig
 from .errors import BuildError
 from .sources import gather_files
@@ -134,6 +135,7 @@ def _copy_onnx(src: Path, out: Path, precision: str | None) -> None:
     for name in names:
         if (src / name).is_file():
             shutil.copy2(src / name, out / name)
+    copy_companions(src, out)  # LICENSE, README, NOTICE: a CC BY model keeps its attribution
 
 
 def _pick_graph(src: Path, precision: str | None) -> Path:

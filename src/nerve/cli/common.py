@@ -26,6 +26,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         choices=["float32", "float16", "bfloat16"],
         help="torch backend precision (default float32)",
     )
+    p.add_argument(
+        "--onnx-file",
+        default=None,
+        help="which ONNX graph to run (onnx backend): a file in the model dir such as "
+        "onnx/model_q4.onnx, or a variant such as q4; default: the most exact one present "
+        "(float32, then 8-bit, then 4-bit)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument(
         "--max-batch-tokens", type=int, default=16384, help="padded tokens per model batch"
@@ -110,6 +117,7 @@ def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         threads=args.threads,
         max_batch_tokens=args.max_batch_tokens,
         patterns=patterns_from(args),
+        onnx_file=args.onnx_file,
     )
 
 

@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    width = max(map(len, info))
     for key, value in info.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        print(f"{key:>14}: {shown}")
+        print(f"{key:>{width}}: {shown}")
     return 0

@@ -50,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--api-key", help="require 'Authorization: Bearer KEY' (except on /health and the / page)"
     )
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], help="default auto")
+    p.add_argument("--onnx-file", help="onnx backend: graph file or variant (e.g. q4)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
     add_limit_options(p)

@@ -11,6 +11,7 @@ from .groups import Units, group_units
 from .pretokens import PreTokens, gather
 from .subwords import aggregate_words
 from .tokens import DecodeContext, WindowTokens
+from .wordbounds import joins_blank_piece
 from .words import continues_word, trim_entity
 
 
@@ -36,7 +37,8 @@ def decode_window(
     if strategy is Aggregation.SIMPLE:
         return group_units(_token_units(pre), ctx)
     if strategy is Aggregation.WORD:
-        pre = replace(pre, is_subword=continues_word(text, pre.starts, pre.ends))
+        joined = continues_word(text, pre.starts, pre.ends) | joins_blank_piece(text, window, pre)
+        pre = replace(pre, is_subword=joined)
         grouped = group_units(aggregate_words(pre, Aggregation.FIRST, ctx), ctx)
         return [trim_entity(text, e) for e in grouped]
     return group_units(aggregate_words(pre, strategy, ctx), ctx)

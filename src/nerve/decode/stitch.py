@@ -103,6 +103,9 @@ def stitch_windows(
         offsets=np.concatenate([w.offsets[k] for w, k in zip(windows, keep, strict=True)]),
         special=np.zeros(sum(len(k) for k in keep), dtype=bool),
         tokens=[w.tokens[i] for w, k in zip(windows, keep, strict=True) for i in k.tolist()],
+        word_ids=None
+        if any(w.word_ids is None for w in windows)
+        else np.concatenate([w.word_ids[k] for w, k in zip(windows, keep, strict=True)]),  # type: ignore[index]
     )
     joined = [
         None

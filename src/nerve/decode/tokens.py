@@ -26,6 +26,9 @@ class WindowTokens:
     offsets: np.ndarray
     special: np.ndarray  # bool [n_tokens]; padding counts as special, as in the pipeline
     tokens: list[str]  # vocabulary strings (the pipeline's convert_ids_to_tokens)
+    # The tokenizer's own word of each token (its pre-tokenizer's split, ``Encoding.word_ids``;
+    # -1 for specials): int64 [n_tokens], or None where not computed. Strategy ``word`` uses it.
+    word_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
@@ -41,13 +44,22 @@ class WindowTokens:
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "special", special)
         object.__setattr__(self, "tokens", list(self.tokens))
+        if self.word_ids is not None:
+            word_ids = np.asarray(self.word_ids, dtype=np.int64).reshape(-1)
+            if word_ids.shape[0] != n:
+                raise InvalidInput(f"window arrays disagree: {n} ids, {word_ids.shape[0]} word ids")
+            object.__setattr__(self, "word_ids", word_ids)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
     @classmethod
     def from_encoding(
-        cls, encoding: tokenizers.Encoding, id_to_token: Callable[[int], str | None]
+        cls,
+        encoding: tokenizers.Encoding,
+        id_to_token: Callable[[int], str | None],
+        *,
+        with_word_ids: bool = False,
     ) -> WindowTokens:
         """One window from a ``tokenizers`` Encoding (offsets are code points for ``str`` input).
 
@@ -61,7 +73,14 @@ class WindowTokens:
             offsets=np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2),
             special=np.asarray(encoding.special_tokens_mask, dtype=bool),
             tokens=[id_to_token(int(i)) or "" for i in ids],
+            word_ids=encoding_word_ids(encoding) if with_word_ids else None,
         )
+
+
+def encoding_word_ids(encoding: tokenizers.Encoding) -> np.ndarray:
+    """``Encoding.word_ids`` as int64 with -1 for specials (None → NaN → -1, no Python loop)."""
+    words = np.array(encoding.word_ids, dtype=np.float64)
+    return np.nan_to_num(words, nan=-1.0).astype(np.int64)
 
 
 def split_tag(label: str) -> tuple[bool, str]:

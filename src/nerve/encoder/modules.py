@@ -1,4 +1,5 @@
-"""nerve's own compact BERT-family token classifier (BERT, RoBERTa/XLM-R, DistilBERT).
+"""nerve's own compact BERT-family token classifier (BERT, RoBERTa/XLM-R/CamemBERT, DistilBERT,
+ELECTRA).
 
 One implementation serves all families: they share the post-LayerNorm transformer layer and
 differ only in embeddings (token types, position numbering) and weight names (see
@@ -36,12 +37,18 @@ class Embeddings(nn.Module):
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.word = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
-        self.position = nn.Embedding(cfg.max_positions, cfg.hidden_size)
-        self.token_type = (
-            nn.Embedding(cfg.type_vocab_size, cfg.hidden_size) if cfg.type_vocab_size else None
-        )
-        self.norm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        width = cfg.embedding_width
+        self.word = nn.Embedding(cfg.vocab_size, width)
+        self.position = nn.Embedding(cfg.max_positions, width)
+        self.token_type = nn.Embedding(cfg.type_vocab_size, width) if cfg.type_vocab_size else None
+        self.norm = nn.LayerNorm(width, eps=cfg.layer_norm_eps)
+        # ELECTRA with embedding_size != hidden_size projects the normed embeddings up.
+        self.project = nn.Linear(width, cfg.hidden_size) if width != cfg.hidden_size else None
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        """Summed embeddings → layer input: LayerNorm, then the projection where there is one."""
+        x = self.norm(x)
+        return x if self.project is None else self.project(x)
 
     def forward(
         self,
@@ -63,7 +70,7 @@ class Embeddings(nn.Module):
                 x = x + self.token_type.weight[0]
             else:
                 x = x + self.token_type(token_type_ids)
-        return self.norm(x)
+        return self.finish(x)
 
 
 class Layer(nn.Module):

@@ -92,7 +92,7 @@ def forward_packed(
     x = emb.word(ids) + emb.position(pos + model.cfg.position_offset)
     if emb.token_type is not None:
         x = x + emb.token_type.weight[0]
-    x = emb.norm(x)
+    x = emb.finish(x)
     for layer in model.layers:
         x = _layer_packed(layer, x, cu, max_len, seq, pos)  # type: ignore[arg-type]
     return model.classifier(x)

@@ -11,12 +11,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..errors import ModelLoadError
-from ..model.spec import EncoderConfig
+from ..errors import ModelLoadError, UnsupportedArchitecture
+from ..model.spec import GRAPH_ONLY, EncoderConfig
 from .modules import TokenClassifier
 
 # The attribute holding the encoder inside each HF *ForTokenClassification class.
-HF_PREFIX = {"bert": "bert", "roberta": "roberta", "distilbert": "distilbert"}
+HF_PREFIX = {"bert": "bert", "roberta": "roberta", "distilbert": "distilbert", "electra": "electra"}
 
 
 def _layer_names(family: str, i: int) -> dict[str, str | tuple[str, str, str]]:
@@ -52,9 +52,12 @@ def name_map(cfg: EncoderConfig) -> dict[str, str | tuple[str, str, str]]:
     }
     if cfg.type_vocab_size:
         emb["embeddings.token_type"] = pre + "embeddings.token_type_embeddings"
+    if cfg.embedding_width != cfg.hidden_size:
+        emb["embeddings.project"] = pre + "embeddings_project"
     mapping: dict[str, str | tuple[str, str, str]] = {}
     for ours, emb_name in emb.items():
-        suffixes = ("weight", "bias") if ours.endswith("norm") else ("weight",)
+        with_bias = ours.endswith(("norm", "project"))
+        suffixes = ("weight", "bias") if with_bias else ("weight",)
         for sfx in suffixes:
             mapping[f"{ours}.{sfx}"] = f"{emb_name}.{sfx}"
     for i in range(cfg.num_layers):
@@ -143,6 +146,11 @@ def load_model(
     ``with_head=False`` loads a bare encoder and leaves the classifier freshly initialised
     (the start of fine-tuning).
     """
+    if cfg.family == GRAPH_ONLY:
+        raise UnsupportedArchitecture(
+            f"{model_dir}: nerve has no own encoder for this architecture; it runs only from "
+            "its ONNX graph (--backend onnx)"
+        )
     path = model_dir / "model.safetensors"
     if not path.exists():
         if (model_dir / "pytorch_model.bin").exists():

@@ -37,6 +37,7 @@ class _ExportEmbeddings(nn.Module):
         self.position = emb.position
         self.token_type = emb.token_type
         self.norm = emb.norm
+        self.project = emb.project
         self.with_token_types = with_token_types
         # A constant row sliced to the sequence length: the position pattern ORT's
         # EmbedLayerNormalization fusion matches for BERT (and accepts for DistilBERT).
@@ -63,7 +64,8 @@ class _ExportEmbeddings(nn.Module):
                 x = x + self.token_type(token_type_ids)
             else:
                 x = x + self.token_type.weight[0]
-        return self.norm(x)
+        x = self.norm(x)
+        return x if self.project is None else self.project(x)
 
 
 class _ExportLayer(nn.Module):

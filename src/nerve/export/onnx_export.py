@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidInput, MissingExtra, ModelLoadError, NerveError
+from ..io.companions import copy_companions
 from ..model.spec import ModelSpec, read_spec
 from .graph_passes import QUANTIZED_OPS, _onnx, optimize_graph, quantize_int8
 
@@ -226,14 +227,14 @@ def _load_torch_model(model_dir: Path, spec: ModelSpec) -> TokenClassifier:
 
 
 def input_names(spec: ModelSpec) -> tuple[str, ...]:
-    """The graph inputs optimum gives this family: BERT alone declares token types."""
+    """The graph inputs optimum gives this family: BERT and ELECTRA declare token types."""
     if has_token_types(spec):
         return ("input_ids", "attention_mask", "token_type_ids")
     return ("input_ids", "attention_mask")
 
 
 def has_token_types(spec: ModelSpec) -> bool:
-    return spec.family == "bert" and spec.encoder.type_vocab_size > 0
+    return spec.family in ("bert", "electra") and spec.encoder.type_vocab_size > 0
 
 
 def _build(
@@ -269,6 +270,7 @@ def _build(
     for name in COMPANION_FILES:
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, tmp / name)
+    copy_companions(model_dir, tmp)  # LICENSE, README, NOTICE: attribution travels along
     report = ExportReport(
         out_dir=tmp,
         source=model_dir,  # as given: a shipped model must not carry this machine's paths

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from .onnx_files import onnx_variants
+from .onnx_params import onnx_parameters
 from .resolve import resolve_model
-from .spec import read_spec
+from .spec import ModelSpec, read_json, read_spec
 
 
 def safetensors_parameters(path: Path) -> int:
@@ -31,25 +33,28 @@ def safetensors_parameters(path: Path) -> int:
     return total
 
 
-def onnx_parameters(path: Path) -> int | str:
-    """Elements of every initializer of an ONNX graph (weights, biases, and for a quantized
-    graph its int8 weights plus their scales). Needs the ``onnx`` package, which the base
-    install (ONNX Runtime only) lacks: then a note saying so."""
-    try:
-        import onnx
-    except ImportError:
-        return "unknown (pip install onnx to count an ONNX model's parameters)"
-    try:
-        graph = onnx.load(str(path), load_external_data=False).graph
-    except Exception as exc:  # onnx raises protobuf's DecodeError and others for bad files
-        raise ModelLoadError(f"{path} is not a readable ONNX model ({exc})") from None
-    total = 0
-    for tensor in graph.initializer:
-        count = 1
-        for dim in tensor.dims:
-            count *= int(dim)
-        total += count
-    return total
+def tokenizer_kind(model_dir: Path) -> str | None:
+    """The ``tokenizers`` model type: WordPiece, BPE, Unigram or WordLevel (None if absent)."""
+    path = model_dir / "tokenizer.json"
+    if not path.is_file():
+        return None
+    model = read_json(path).get("model")
+    return str(model.get("type")) if isinstance(model, dict) and model.get("type") else None
+
+
+def _parameters(model_dir: Path, onnx: list[str]) -> tuple[int | None, str | None]:
+    """(count, where it was read from): safetensors first, else the preferred ONNX graph."""
+    st = model_dir / "model.safetensors"
+    if st.exists():
+        return safetensors_parameters(st), "model.safetensors"
+    if onnx:
+        return onnx_parameters(model_dir / onnx[0]), onnx[0]
+    return None, None
+
+
+def _family(spec: ModelSpec) -> str:
+    """The encoder family; graph-only models (no nerve encoder) run on the onnx backend."""
+    return spec.family or f"{spec.architecture} (ONNX only)"
 
 
 def describe(model: str | Path | None) -> dict[str, Any]:
@@ -57,21 +62,27 @@ def describe(model: str | Path | None) -> dict[str, Any]:
     spec = read_spec(model_dir)
     enc = spec.encoder
     files = sorted(p.name for p in model_dir.iterdir() if p.is_file())
-    st = model_dir / "model.safetensors"
-    formats = [
-        f
-        for f, present in (
-            ("safetensors", st.exists()),
-            ("onnx", (model_dir / "model.onnx").exists()),
-        )
-        if present
+    onnx = onnx_variants(model_dir)
+    formats = (["safetensors"] if (model_dir / "model.safetensors").exists() else []) + [
+        f"onnx ({name})" for name in onnx
     ]
+    parameters: int | str | None
+    parameters, counted = _parameters(model_dir, onnx)
+    if parameters is None:  # an ONNX graph without the onnx package (the base install)
+        parameters = (
+            "unknown (pip install onnx to count an ONNX model's parameters)"
+            if onnx
+            else "unknown (no weights file)"
+        )
     return {
         "path": str(model_dir),
         "architecture": spec.architecture,
+        "family": _family(spec),
+        "tokenizer": tokenizer_kind(model_dir),
         "labels": list(spec.labels),
-        "parameters": _parameters(model_dir),
-        "max_length": spec.max_length,
+        "parameters": parameters,
+        "parameters_from": counted,
+        "max_length": spec.max_length,  # the window: tokens per forward pass
         "hidden_size": enc.hidden_size,
         "layers": enc.num_layers,
         "heads": enc.num_heads,
@@ -79,12 +90,3 @@ def describe(model: str | Path | None) -> dict[str, Any]:
         "formats": formats,
         "files": files,
     }
-
-
-def _parameters(model_dir: Path) -> int | str:
-    st, onnx_file = model_dir / "model.safetensors", model_dir / "model.onnx"
-    if st.exists():
-        return safetensors_parameters(st)
-    if onnx_file.exists():
-        return onnx_parameters(onnx_file)
-    return "unknown (no model.safetensors or model.onnx)"

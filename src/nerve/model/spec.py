@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError, UnsupportedArchitecture
+from .onnx_files import onnx_variants
 
 # Architecture name → encoder family. The family decides weight names and position ids.
 SUPPORTED_ARCHITECTURES: dict[str, str] = {
@@ -19,12 +20,16 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
     "DistilBertForTokenClassification": "distilbert",
     "RobertaForTokenClassification": "roberta",
     "XLMRobertaForTokenClassification": "roberta",
+    "CamembertForTokenClassification": "roberta",  # RoBERTa layout, SentencePiece vocabulary
+    "ElectraForTokenClassification": "electra",  # BERT layers, optional embedding projection
 }
 MODEL_TYPE_TO_ARCH = {
     "bert": "BertForTokenClassification",
     "distilbert": "DistilBertForTokenClassification",
     "roberta": "RobertaForTokenClassification",
     "xlm-roberta": "XLMRobertaForTokenClassification",
+    "camembert": "CamembertForTokenClassification",
+    "electra": "ElectraForTokenClassification",
 }
 # Tokenizer configs without a real limit carry this sentinel (transformers' VERY_LARGE_INTEGER).
 _NO_LIMIT = 10**12
@@ -46,6 +51,12 @@ class EncoderConfig:
     activation: str
     pad_token_id: int
     num_labels: int
+    # ELECTRA's embeddings may be narrower than its layers (then projected up); 0 = hidden_size.
+    embedding_size: int = 0
+
+    @property
+    def embedding_width(self) -> int:
+        return self.embedding_size or self.hidden_size
 
     @property
     def position_offset(self) -> int:
@@ -100,6 +111,10 @@ def parse_labels(config: dict[str, Any], where: Path) -> tuple[str, ...]:
     return tuple(by_id[i] for i in range(len(by_id)))
 
 
+# The family of a token classifier nerve has no encoder for: it runs from its ONNX graph only.
+GRAPH_ONLY = ""
+
+
 def _architecture(config: dict[str, Any], where: Path) -> str:
     archs = config.get("architectures") or []
     if archs:
@@ -111,10 +126,12 @@ def _architecture(config: dict[str, Any], where: Path) -> str:
                 f"{where}: config.json names no architecture and model_type "
                 f"{config.get('model_type')!r} is not supported"
             )
-    if arch not in SUPPORTED_ARCHITECTURES:
+    graph_only = arch.endswith("ForTokenClassification") and bool(onnx_variants(where))
+    if arch not in SUPPORTED_ARCHITECTURES and not graph_only:
         supported = ", ".join(SUPPORTED_ARCHITECTURES)
         raise UnsupportedArchitecture(
-            f"{where}: architecture {arch!r} is not supported; nerve runs {supported}"
+            f"{where}: architecture {arch!r} is not supported; nerve runs {supported}, and any "
+            "other *ForTokenClassification exported to ONNX (model.onnx beside config.json)"
         )
     return arch
 
@@ -128,7 +145,32 @@ def _int(config: dict[str, Any], *keys: str, default: int | None = None) -> int:
     return default
 
 
+def _graph_only_config(config: dict[str, Any], num_labels: int) -> EncoderConfig:
+    """What ``config.json`` says of an encoder nerve only runs as an ONNX graph (for
+    ``nerve info`` and the window); 0 where a name is not the usual Hugging Face one."""
+
+    def get(*keys: str) -> int:
+        return _int(config, *keys, default=0)
+
+    return EncoderConfig(
+        family=GRAPH_ONLY,
+        vocab_size=get("vocab_size"),
+        hidden_size=get("hidden_size", "dim", "d_model"),
+        num_layers=get("num_hidden_layers", "n_layers"),
+        num_heads=get("num_attention_heads", "n_heads"),
+        intermediate_size=get("intermediate_size", "hidden_dim"),
+        max_positions=get("max_position_embeddings"),
+        type_vocab_size=get("type_vocab_size"),
+        layer_norm_eps=float(config.get("layer_norm_eps", 1e-12)),
+        activation=str(config.get("hidden_act", "")),
+        pad_token_id=get("pad_token_id"),
+        num_labels=num_labels,
+    )
+
+
 def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> EncoderConfig:
+    if family == GRAPH_ONLY:
+        return _graph_only_config(config, num_labels)
     if family == "distilbert":
         hidden = _int(config, "dim")
         return EncoderConfig(
@@ -158,6 +200,7 @@ def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> Enco
         activation=str(config.get("hidden_act", "gelu")),
         pad_token_id=_int(config, "pad_token_id", default=1 if family == "roberta" else 0),
         num_labels=num_labels,
+        embedding_size=_int(config, "embedding_size", default=0) if family == "electra" else 0,
     )
 
 
@@ -175,10 +218,16 @@ def read_spec(model_dir: Path) -> ModelSpec:
     """Parse and validate ``config.json`` (+ the tokenizer's length limit) of a model dir."""
     config = read_json(model_dir / "config.json")
     arch = _architecture(config, model_dir)
-    family = SUPPORTED_ARCHITECTURES[arch]
+    family = SUPPORTED_ARCHITECTURES.get(arch, GRAPH_ONLY)
     labels = parse_labels(config, model_dir)
     enc = encoder_config(config, family, len(labels))
-    if enc.hidden_size % enc.num_heads:
+    positions = config.get("position_embedding_type", "absolute")
+    if positions != "absolute" and family != GRAPH_ONLY:
+        raise UnsupportedArchitecture(
+            f"{model_dir}: position_embedding_type {positions!r} is not supported "
+            "(nerve's encoders implement absolute position embeddings)"
+        )
+    if enc.num_heads and enc.hidden_size % enc.num_heads:
         raise ModelLoadError(
             f"{model_dir}: hidden size {enc.hidden_size} is not divisible by "
             f"{enc.num_heads} attention heads"
@@ -186,4 +235,13 @@ def read_spec(model_dir: Path) -> ModelSpec:
     limit = enc.max_tokens
     tok_limit = tokenizer_max_length(model_dir)
     max_length = min(limit, tok_limit) if tok_limit else limit
+    if family == GRAPH_ONLY:
+        # Position numbering is unknown here (MPNet counts from pad_id + 1 like RoBERTa): the
+        # tokenizer's own limit, else the position table less that possible offset.
+        max_length = tok_limit or limit - (enc.pad_token_id + 1)
+    if max_length < 2:
+        raise ModelLoadError(
+            f"{model_dir}: no usable window length (config.json max_position_embeddings, "
+            "tokenizer_config.json model_max_length)"
+        )
     return ModelSpec(arch, labels, enc, max_length, config)

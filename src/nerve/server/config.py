@@ -32,6 +32,7 @@ class ServerConfig:
     disable_grpc: bool = False
     api_key: str | None = None
     backend: str = "auto"
+    onnx_file: str | None = None  # onnx backend: which graph (onnx/model_q4.onnx, q4, ...)
     device: str = "cpu"
     dtype: str | None = None
     threads: int | None = None
@@ -183,6 +184,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "disable_grpc": _parse_bool,
     "api_key": _optional_str,
     "backend": str,
+    "onnx_file": _optional_str,
     "device": str,
     "dtype": _optional_str,
     "threads": _optional_int,

@@ -172,6 +172,7 @@ def load_engine(config: ServerConfig) -> Engine:
         model_id=config.model_id,
         ort_options=ort_options(config),
         patterns=patterns,
+        onnx_file=config.onnx_file,
     )
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from ..decode.tokens import WindowTokens
+from ..decode.tokens import WindowTokens, encoding_word_ids
 from ..errors import InputTooLong, InvalidInput
-from ..types import InferenceOptions
+from ..types import Aggregation, InferenceOptions
 from .sentence_windows import sentence_ranges
 
 
@@ -53,23 +53,31 @@ def _covered(window: WindowTokens) -> tuple[int, int]:
 
 
 def _window(
-    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray
+    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray, with_word_ids: bool
 ) -> tuple[WindowTokens, np.ndarray]:
+    """``with_word_ids``: keep the tokenizer's word of each token in the window (strategy
+    ``word`` groups by it); pre-split input always computes them (its words are the user's)."""
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
     special = np.asarray(enc.special_tokens_mask, dtype=bool)
     word_ids = _NO_WORD_IDS
-    if word_starts is not None:
-        # Pre-split input only (a per-token Python loop, so plain text skips it): the
-        # tokenizer's offsets are relative to each word.
-        word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
-        if len(word_starts):
-            shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
-            offsets = offsets + shift[:, None]
+    if word_starts is not None or with_word_ids:
+        word_ids = encoding_word_ids(enc)
+    if word_starts is not None and len(word_starts):
+        # Pre-split input only: the tokenizer's offsets are relative to each word.
+        shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
+        offsets = offsets + shift[:, None]
     # Token strings by id (what transformers' convert_ids_to_tokens gives): Encoding.tokens
     # shows the surface text for some unknown pieces (Unigram), not the vocabulary entry.
     tokens = vocab[ids].tolist()
-    return WindowTokens(ids=ids, offsets=offsets, special=special, tokens=tokens), word_ids
+    window = WindowTokens(
+        ids=ids,
+        offsets=offsets,
+        special=special,
+        tokens=tokens,
+        word_ids=word_ids if with_word_ids or word_starts is not None else None,
+    )
+    return window, word_ids
 
 
 class TextEncoder:
@@ -186,7 +194,8 @@ class TextEncoder:
         starts: np.ndarray | None,
     ) -> EncodedText:
         """One text's content tokens cut into sentence windows, specials added to each."""
-        whole, word_ids = _window(enc, starts, self._vocab)
+        with_word_ids = options.aggregation_strategy is Aggregation.WORD
+        whole, word_ids = _window(enc, starts, self._vocab, with_word_ids)
         ranges = sentence_ranges(text, whole.offsets, budget, stride) or [(0, 0)]
         if len(ranges) > 1 and not options.allow_windows:
             raise InputTooLong(
@@ -201,15 +210,21 @@ class TextEncoder:
             offsets[pre : pre + b - a] = whole.offsets[a:b]
             special = np.ones(len(ids), dtype=bool)
             special[pre : pre + b - a] = False
+            words = None
+            if whole.word_ids is not None:
+                words = np.concatenate([np.full(pre, -1), word_ids[a:b], np.full(post, -1)])
             windows.append(
                 WindowTokens(
-                    ids=ids, offsets=offsets, special=special, tokens=self._vocab[ids].tolist()
+                    ids=ids,
+                    offsets=offsets,
+                    special=special,
+                    tokens=self._vocab[ids].tolist(),
+                    word_ids=words,
                 )
             )
             if starts is not None:
-                window_word_ids.append(
-                    np.concatenate([np.full(pre, -1), word_ids[a:b], np.full(post, -1)])
-                )
+                assert words is not None  # pre-split input always has its word ids
+                window_word_ids.append(words)
         n_words = len(starts) if starts is not None else 0
         return EncodedText(text, windows, window_word_ids if starts is not None else None, n_words)
 
@@ -222,7 +237,8 @@ class TextEncoder:
                 f"input of {len(text)} characters is longer than the model's window of "
                 f"{self.max_length} tokens; send truncate=true or enable windows"
             )
-        built = [_window(p, starts, self._vocab) for p in parts]
+        with_word_ids = options.aggregation_strategy is Aggregation.WORD
+        built = [_window(p, starts, self._vocab, with_word_ids) for p in parts]
         windows = [w for w, _ in built]
         word_ids = [ids for _, ids in built] if starts is not None else None
         n_words = len(starts) if starts is not None else 0
