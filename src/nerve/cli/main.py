@@ -11,7 +11,18 @@ from .. import __version__
 from ..errors import NerveError
 
 # sub-command → module in nerve.cli that defines ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS = ("infer", "info", "export", "train", "eval", "serve", "bench", "build", "mcp")
+COMMANDS = (
+    "infer",
+    "info",
+    "export",
+    "train",
+    "eval",
+    "serve",
+    "bench",
+    "build",
+    "mcp",
+    "batch",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
