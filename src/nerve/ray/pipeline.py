@@ -21,12 +21,14 @@ from ..batch.plan import Shard
 from ..batch.records import read_shard
 from ..batch.shards import write_shard
 from ..batch.tagging import tag_records
+from ..errors import NerveError
 from ..loader import load
 
 # Reading and writing are I/O: they reserve no CPU, so that engine actors can take every
 # core (and a job still runs when a dead node's actor restarts on the last free core).
+# Retries are Ray Data's defaults: tasks are retried and pool actors restarted without limit
+# when their worker or node dies.
 IO_CPUS = 0
-TASK_RETRIES = 5
 
 
 def _read(row: dict[str, Any], text_field: str) -> dict[str, Any]:
@@ -71,9 +73,7 @@ def build_pipeline(
         [{"shard": json.dumps(s.to_json())} for s in shards],
         override_num_blocks=max(1, len(shards)),
     )
-    ds = ds.map(
-        _read, fn_kwargs={"text_field": spec.text_field}, num_cpus=IO_CPUS, max_retries=TASK_RETRIES
-    )
+    ds = ds.map(_read, fn_kwargs={"text_field": spec.text_field}, num_cpus=IO_CPUS)
     load_args = {**spec.load_args, "threads": max(1, int(cpus_per_worker))}
     if gpus_per_worker > 0:
         load_args["device"] = "cuda"
@@ -88,14 +88,11 @@ def build_pipeline(
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=cpus_per_worker,
         num_gpus=gpus_per_worker,
-        max_restarts=-1,
-        max_task_retries=-1,
     )
     return ds.map(
         _write,
         fn_kwargs={"output": spec.output, "fmt": spec.format},
         num_cpus=IO_CPUS,
-        max_retries=TASK_RETRIES,
     )
 
 
@@ -120,5 +117,14 @@ def run_ray(
         cpus_per_worker=cpus_per_worker,
         gpus_per_worker=gpus_per_worker,
     )
-    for row in ds.iter_rows():
-        totals.add(json.loads(row["stats"]))
+    try:
+        for row in ds.iter_rows():
+            totals.add(json.loads(row["stats"]))
+    except ray.exceptions.RayError as exc:
+        # A failure that retries did not cure (a bug, a model that cannot load on a node):
+        # complete shards stay, and --resume continues from them.
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise NerveError(
+            f"the Ray job failed ({totals.shards} shards were written; rerun with --resume "
+            f"to finish): {first}"
+        ) from None
