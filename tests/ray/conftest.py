@@ -6,6 +6,8 @@ No ``__init__.py`` here on purpose: a package called ``ray`` under tests/ would 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,16 +26,19 @@ def _need_ray() -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    _need_ray()
+def cluster() -> Iterator[object]:
     from support.ray_cluster import LocalCluster, cluster_env
 
-    root = tmp_path_factory.mktemp("ray-cluster")
+    # Ray's session directory holds Unix sockets, whose paths may not exceed 107 bytes:
+    # pytest's tmp paths are too long, so the cluster gets a short private dir in /tmp.
+    root = Path(tempfile.mkdtemp(prefix="nerve-ray-"))
     cl = LocalCluster(root, cluster_env(TESTS_DIR, SRC_DIR))
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "PYTHONPATH")}
-    # The test process connects as a driver too (extract_entities, serve status).
+    # The test process connects as a driver too (extract_entities, serve status); Ray reads
+    # its auth settings when first imported, so they are set before that.
     os.environ.update({k: cl.env[k] for k in saved})
     try:
+        _need_ray()
         cl.start_head()
         cl.add_worker()
         cl.add_worker()
@@ -46,6 +51,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                 ray.shutdown()
         finally:
             cl.stop()
+            shutil.rmtree(root, ignore_errors=True)
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)

@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from support.doc_commands import commands
 from support.ray_corpus import part_bytes, read_errors, read_parts, write_corpus
 
 JOB_SECONDS = 600
@@ -23,16 +26,26 @@ def batch(
     )  # fmt: skip
 
 
+def run_doc_command(
+    argv: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=JOB_SECONDS
+    )
+
+
 def test_ray_output_equals_local_output_and_bad_rows_go_to_errors(cluster, tmp_path: Path) -> None:
-    rows = write_corpus(tmp_path / "in", 40)
-    common = [str(tmp_path / "in"), "--shard-rows", "6"]
-    local = batch(cluster.env, *common, "--output", str(tmp_path / "local"))
+    """docs/ray.md's laptop command, then its cluster command (--ray auto): same shards."""
+    rows = write_corpus(tmp_path / "corpus", 40)
+    [laptop, *_] = commands("On a laptop")
+    [on_cluster] = commands("On an existing cluster")
+    local = run_doc_command(laptop, tmp_path, cluster.env)
     assert local.returncode == 0, local.stderr
-    on_ray = batch(
-        cluster.env, *common, "--output", str(tmp_path / "ray"),
-        "--ray", cluster.address, "--workers", "2",
-    )  # fmt: skip
+    (tmp_path / "tagged").rename(tmp_path / "local")
+    env = {**cluster.env, "RAY_ADDRESS": cluster.address}
+    on_ray = run_doc_command(on_cluster, tmp_path, env)
     assert on_ray.returncode == 0, on_ray.stderr
+    (tmp_path / "tagged").rename(tmp_path / "ray")
     # Byte-identical shards: same rows, same entities, same scores.
     assert part_bytes(tmp_path / "ray") == part_bytes(tmp_path / "local")
     out = read_parts(tmp_path / "ray")
@@ -54,6 +67,7 @@ def test_ray_output_equals_local_output_and_bad_rows_go_to_errors(cluster, tmp_p
     assert set(reasons) == {"bad-int", None, "bad-utf8", "no-text"}  # bad JSON has no id
     assert "not a string" in reasons["bad-int"] and "UTF-8" in reasons["bad-utf8"]
     assert all(e["source"].endswith("c.jsonl") and e["line"] >= 1 for e in errors)
+    assert json.loads((tmp_path / "ray" / "_SUCCESS").read_text())["mode"] == "ray"
     manifest = json.loads((tmp_path / "ray" / "_SUCCESS").read_text())
     assert manifest["documents"] == len(rows) + 1 and manifest["failures"] == 4
     assert "failures" in on_ray.stderr and "tok/s" in on_ray.stderr
@@ -91,3 +105,19 @@ def test_worker_node_killed_mid_job_every_row_once(cluster, tmp_path: Path) -> N
     assert sorted(r["id"] for r in got) == sorted(r["id"] for r in rows)  # every row once
     assert part_bytes(out) == part_bytes(tmp_path / "local")
     assert not [p for p in out.rglob(".*.tmp")]  # no half-written shard left behind
+
+
+def test_gpus_per_worker_on_a_cluster_without_gpu_is_refused_before_work(
+    cluster, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """docs/ray.md's GPU command: here, where the cluster has no GPU, a clear error."""
+    import ray
+
+    if ray.cluster_resources().get("GPU", 0) > 0:
+        pytest.skip("this cluster has a GPU")
+    write_corpus(tmp_path / "corpus", 4)
+    [argv] = commands("With GPUs")
+    done = run_doc_command(argv, tmp_path, {**cluster.env, "RAY_ADDRESS": cluster.address})
+    assert done.returncode == 2
+    assert "--gpus-per-worker 1: the Ray cluster has no GPU" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "tagged").exists()

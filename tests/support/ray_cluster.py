@@ -93,7 +93,12 @@ class LocalCluster:
         import ray
 
         deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
+        while True:
+            head = self.nodes[0]
+            if head.proc.poll() is not None:
+                raise AssertionError(f"the Ray head exited:\n{head.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the Ray head did not listen in {START_SECONDS} s")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
