@@ -67,7 +67,7 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
             out.append(Record({**where, "text": line}, line, where, problem))
             continue
         if line is None:
-            out.append(Record({}, None, where, problem))
+            out.append(Record(_fields_despite_encoding(raw), None, where, problem))
             continue
         if not line.strip():
             continue  # blank lines in JSONL hold no record
@@ -78,6 +78,16 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
             continue
         out.append(_from_object(obj, text_field, where))
     return out
+
+
+def _fields_despite_encoding(raw: bytes) -> dict[str, Any]:
+    """A line with invalid UTF-8 is an error, but its id is still worth reporting: read the
+    object with the bad bytes replaced, for the errors shard only."""
+    try:
+        obj = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def _whole(piece: Piece) -> list[Record]:
