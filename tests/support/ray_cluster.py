@@ -78,9 +78,10 @@ class LocalCluster:
         self.wait_nodes(1)
 
     def add_worker(self) -> Node:
-        alive = self.alive_nodes()
         node = self._start(f"worker{len(self.nodes)}", 1, ["--address", self.address])
-        self.wait_nodes(alive + 1)
+        # Count node processes, not Ray's view: a just-killed node stays "alive" in Ray until
+        # its heartbeats time out.
+        self.wait_nodes(sum(1 for n in self.nodes if n.proc.poll() is None))
         return node
 
     def alive_nodes(self) -> int:
