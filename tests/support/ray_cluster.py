@@ -134,4 +134,6 @@ def cluster_env(tests_dir: Path, src_dir: Path) -> dict[str, str]:
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(32),
         "RAY_USAGE_STATS_ENABLED": "0",
+        # On a busy 2-core machine a raylet can take longer than the default 30 s to register.
+        "RAY_raylet_start_wait_time_s": "180",
     }
