@@ -66,7 +66,7 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
     totals = Totals()
     todo = pending_shards(spec, shards, totals)
     started = time.perf_counter()
-    if ray is not None:
+    if ray is not None and todo:
         from ..ray.pipeline import run_ray
 
         run_ray(

@@ -25,7 +25,9 @@ from ..errors import NerveError
 from ..loader import load
 
 # Reading and writing are I/O: they reserve no CPU, so that engine actors can take every
-# core (and a job still runs when a dead node's actor restarts on the last free core).
+# core (and a job still runs when a dead node's actor restarts on the last free core). A task
+# that reserves nothing is never held back by Ray, so their concurrency is capped instead
+# (else Ray Data starts a worker process per pending shard).
 # Retries are Ray Data's defaults: tasks are retried and pool actors restarted without limit
 # when their worker or node dies.
 IO_CPUS = 0
@@ -73,7 +75,13 @@ def build_pipeline(
         [{"shard": json.dumps(s.to_json())} for s in shards],
         override_num_blocks=max(1, len(shards)),
     )
-    ds = ds.map(_read, fn_kwargs={"text_field": spec.text_field}, num_cpus=IO_CPUS)
+    io_tasks = workers + 1  # enough to keep every actor fed
+    ds = ds.map(
+        _read,
+        fn_kwargs={"text_field": spec.text_field},
+        num_cpus=IO_CPUS,
+        concurrency=io_tasks,
+    )
     load_args = {**spec.load_args, "threads": max(1, int(cpus_per_worker))}
     if gpus_per_worker > 0:
         load_args["device"] = "cuda"
@@ -93,6 +101,7 @@ def build_pipeline(
         _write,
         fn_kwargs={"output": spec.output, "fmt": spec.format},
         num_cpus=IO_CPUS,
+        concurrency=io_tasks,
     )
 
 
