@@ -63,10 +63,10 @@ class NerveDeployment:
         config = server_config(args)
         self.service = InferenceService(load_engine(config), config, ServerMetrics())
         self.service.start()
-        self.app = create_app(self.service)
+        self.asgi_app = create_app(self.service)
 
     def __serve_build_asgi_app__(self) -> Any:
-        return self.app
+        return self.asgi_app
 
     def check_health(self) -> None:
         """Serve restarts a replica whose model worker died."""
