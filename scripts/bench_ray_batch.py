@@ -6,7 +6,7 @@ configuration ``--repeats`` times interleaved, and prints the job time of each r
 ``_SUCCESS``: planning and Ray connection excluded, actor start and model loads included)
 and the ratios. Usage:
 
-    python scripts/bench_ray_batch.py --conll ../shared/data/conll2003 --repeats 2
+    python scripts/bench_ray_batch.py --conll ../shared/data/conll2003 --repeats 1
 """
 
 from __future__ import annotations
@@ -44,12 +44,14 @@ def conll_documents(conll_dir: Path, sentences_per_doc: int) -> list[str]:
     ]
 
 
-def run(env: dict[str, str], corpus: Path, out: Path, *extra: str) -> dict[str, float]:
+def run(
+    env: dict[str, str], corpus: Path, out: Path, shard_rows: int, *extra: str
+) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "nerve.cli.main", "batch", "--no-progress", str(corpus),
-         "-o", str(out), "--shard-rows", "25", *extra],
+         "-o", str(out), "--shard-rows", str(shard_rows), *extra],
         env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     wall = time.perf_counter() - started
@@ -62,7 +64,8 @@ def run(env: dict[str, str], corpus: Path, out: Path, *extra: str) -> dict[str, 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--conll", type=Path, default=Path(os.environ.get("NERVE_CONLL_DIR", "")))
-    p.add_argument("--sentences-per-doc", type=int, default=5)
+    p.add_argument("--sentences-per-doc", type=int, default=1)
+    p.add_argument("--shard-rows", type=int, default=250)
     p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="nerve-bench-"))
@@ -87,7 +90,7 @@ def main() -> None:
             for name, extra in configs.items():
                 with open("/proc/loadavg") as fh:
                     load = fh.read().split()[0]
-                r = run(env, corpus, root / "out", *extra)
+                r = run(env, corpus, root / "out", args.shard_rows, *extra)
                 r["load"] = float(load)
                 results[name].append(r)
                 rate = r["tokens"] / r["job_s"]
