@@ -15,7 +15,6 @@ import pytest
 pytest.importorskip("pyarrow", reason="nerve batch needs pyarrow: pip install 'nerve[batch]'")
 
 from nerve.cli.main import main
-from support.doc_commands import commands
 from support.ray_corpus import part_bytes, read_errors, read_parts, write_corpus
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -160,9 +159,9 @@ def test_output_of_another_job_is_refused(
     assert part_bytes(out) == before
 
 
-def test_ray_address_that_does_not_answer_fails_within_the_timeout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ray_address_that_does_not_answer_fails_within_the_timeout(tmp_path: Path) -> None:
+    # In a subprocess: importing Ray here would fix its auth settings for the whole session,
+    # before tests/ray's cluster sets them.
     pytest.importorskip("ray", reason="needs the 'ray' extra")
     import socket
 
@@ -171,30 +170,9 @@ def test_ray_address_that_does_not_answer_fails_within_the_timeout(
         port = s.getsockname()[1]
     write_corpus(tmp_path / "in", 4)
     started = time.monotonic()
-    code = main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--no-progress",
-                 "--ray", f"127.0.0.1:{port}", "--ray-timeout", "3"])  # fmt: skip
-    assert code == 2 and time.monotonic() - started < 30
-    err = capsys.readouterr().err
-    assert f"no Ray cluster answers at 127.0.0.1:{port} (within 3 s" in err
+    done = run_cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                   "--ray", f"127.0.0.1:{port}", "--ray-timeout", "3")  # fmt: skip
+    assert done.returncode == 2 and time.monotonic() - started < 60
+    assert f"no Ray cluster answers at 127.0.0.1:{port} (within 3 s" in done.stderr
+    assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
-
-
-def test_the_laptop_commands_of_docs_ray_md(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    write_corpus(tmp_path / "corpus", 6, bad=False)
-    (tmp_path / "news").mkdir()
-    (tmp_path / "news" / "a.jsonl").write_text('{"body": "Paris is in France."}\n')
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "n.txt").write_text("Rome\nand Milan\n")
-    for argv in commands("On a laptop"):
-        done = subprocess.run(
-            argv, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, (argv, done.stderr)
-        assert "nerve batch: " in done.stderr and "tok/s" in done.stderr
-    assert len(read_parts(tmp_path / "tagged")) == 6
-    [news] = pq.read_table(str(tmp_path / "tagged-news")).to_pylist()
-    assert [e["text"] for e in news["entities"]] == ["Paris", "France"]
-    [note] = read_parts(tmp_path / "tagged-notes")
-    assert note["text"] == "Rome\nand Milan\n"

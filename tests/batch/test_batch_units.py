@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from nerve.errors import InvalidInput
-
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -52,12 +50,25 @@ def test_ray_addresses_are_parsed_and_bad_ones_refused() -> None:
 
 
 def test_serve_args_are_nerve_serve_settings() -> None:
+    # In a subprocess: importing Ray here would fix its auth settings for the whole session,
+    # before tests/ray's cluster sets them.
     pytest.importorskip("ray")
-    from nerve.ray.serve import server_config
+    code = """
+import pytest
+from nerve.errors import InvalidInput
+from nerve.ray.serve import server_config
 
-    config = server_config({"threads": "1", "max_batch_tokens": 4096, "model": None})
-    assert config.threads == 1 and config.max_batch_tokens == 4096
-    with pytest.raises(InvalidInput, match="unknown nerve setting 'colour'"):
-        server_config({"colour": "red"})
-    with pytest.raises(InvalidInput, match="http_options"):
-        server_config({"http_port": 9000})
+config = server_config({"threads": "1", "max_batch_tokens": 4096, "model": None})
+assert config.threads == 1 and config.max_batch_tokens == 4096
+with pytest.raises(InvalidInput, match="unknown nerve setting 'colour'"):
+    server_config({"colour": "red"})
+with pytest.raises(InvalidInput, match="http_options"):
+    server_config({"http_port": 9000})
+print("ok")
+"""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env=env)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
