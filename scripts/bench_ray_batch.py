@@ -68,7 +68,7 @@ def main() -> None:
     p.add_argument("--shard-rows", type=int, default=250)
     p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="nerve-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="nerve-ray-bench-"))
     corpus = root / "corpus.jsonl"
     docs = conll_documents(args.conll, args.sentences_per_doc)
     corpus.write_text("".join(json.dumps({"id": i, "text": d}) + "\n" for i, d in enumerate(docs)))
