@@ -79,6 +79,11 @@ CASES: dict[str, list[list[str]]] = {
         ["mcp", "--port", "not-a-port"],
     ],
     "version": [["version", "--no-such-flag"]],
+    "batch": [
+        ["batch"],
+        ["batch", MISSING, "--output", "{tmp}/out"],
+        ["batch", "{tmp}/garbage.txt", "--output", "{tmp}/garbage.txt"],
+    ],
     "inspect": [["inspect", MISSING], ["inspect", "{tmp}/garbage.txt"], ["inspect"]],
     "new_transform": [["new-transform", "-m", "no-such-kind"]],
 }

@@ -31,6 +31,7 @@ COMMANDS = (
     "version",
     "inspect",
     "new_transform",
+    "batch",
 )
 USAGE_ERROR = 2
 

@@ -1,0 +1,88 @@
+"""``run_job``: check everything, plan, skip complete shards, run (locally or on Ray),
+verify, write the manifest. All user errors surface before the first shard is tagged."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..engine.core import Engine
+from ..errors import InvalidInput
+from .fs import filesystem, is_uri
+from .job import JobSpec, Totals, finish, pending_shards, prepare_output
+from .plan import plan_shards
+from .records import check_text_field
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the job runs: ``ray`` False = this process; otherwise Ray at ``address``."""
+
+    ray: bool = False
+    address: str | None = None  # None: a local Ray instance; "auto"; "HOST:PORT"; "ray://..."
+    workers: int = 1
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+    timeout: float = 30.0
+
+
+def normalise_output(output: str) -> str:
+    if is_uri(output):
+        return output.rstrip("/")
+    return filesystem(output)[1]
+
+
+def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool) -> Totals:
+    if placement.workers < 1:
+        raise InvalidInput(f"--workers must be at least 1, got {placement.workers}")
+    if placement.cpus_per_worker <= 0 or placement.gpus_per_worker < 0:
+        raise InvalidInput("--cpus-per-worker must be positive and --gpus-per-worker ≥ 0")
+    if placement.gpus_per_worker > 0 and not placement.ray:
+        raise InvalidInput("--gpus-per-worker needs --ray (locally, use --device cuda)")
+    check_text_field(list(spec.inputs), spec.text_field)
+    shards = plan_shards(
+        list(spec.inputs),
+        rows=spec.shard_rows,
+        max_bytes=spec.shard_bytes,
+        whole_files=spec.whole_files,
+    )
+    spec = replace(spec, n_shards=len(shards))
+    ray: Any = None
+    engine: Engine | None = None
+    if placement.ray:
+        from ..ray.connect import check_resources, connect
+
+        ray = connect(placement.address, placement.timeout)
+        check_resources(ray, placement.cpus_per_worker, placement.gpus_per_worker)
+        from ..model.resolve import resolve_model
+
+        resolve_model(spec.load_args.get("model"), revision=spec.load_args.get("revision"))
+    else:
+        from ..loader import load
+
+        engine = load(**spec.load_args)  # a model that cannot load fails before any output
+    prepare_output(spec, resume)
+    totals = Totals()
+    todo = pending_shards(spec, shards, totals)
+    started = time.perf_counter()
+    if ray is not None and todo:
+        from ..ray.pipeline import run_ray
+
+        run_ray(
+            ray,
+            spec,
+            todo,
+            totals,
+            workers=placement.workers,
+            cpus_per_worker=placement.cpus_per_worker,
+            gpus_per_worker=placement.gpus_per_worker,
+            progress=progress,
+        )
+    elif todo and engine is not None:
+        from .local import run_local
+
+        run_local(engine, spec, todo, totals, progress)
+    totals.seconds = time.perf_counter() - started
+    finish(spec, shards, totals, "ray" if ray is not None else "local")
+    return totals
