@@ -28,6 +28,9 @@ from ..text.loading import load_tokenizer
 from .features import IGNORE, Feature, batches, encode_sentence, joined_runs, label_set
 from .output import check_out_dir, write_model_dir
 
+# Families whose nerve module the trainer fine-tunes (the BERT-style TokenClassifier).
+TRAINABLE_FAMILIES = ("bert", "distilbert", "roberta")
+
 
 @dataclass
 class TrainConfig:
@@ -96,7 +99,13 @@ def _base_encoder(base: Path, num_labels: int, dropout: float) -> TokenClassifie
             f"{base}: model_type {model_type!r} cannot be fine-tuned by nerve; "
             f"supported: {', '.join(sorted(MODEL_TYPE_TO_ARCH))}"
         )
-    cfg = encoder_config(config, SUPPORTED_ARCHITECTURES[arch], num_labels)
+    family = SUPPORTED_ARCHITECTURES[arch]
+    if family not in TRAINABLE_FAMILIES:
+        raise ModelLoadError(
+            f"{base}: model_type {model_type!r} runs in nerve but cannot be fine-tuned by it; "
+            f"nerve train supports {', '.join(TRAINABLE_FAMILIES)} encoders"
+        )
+    cfg = encoder_config(config, family, num_labels)
     model = load_model(base, cfg, with_head=False, dropout=dropout)
     # A fresh head, initialised as BERT does (normal, std = initializer_range).
     std = float(config.get("initializer_range", 0.02))
