@@ -112,8 +112,15 @@ FAMILY_ARCHS = tuple(FAMILY_CONFIGS)
 
 
 def _train_unigram_bytes():  # type: ignore[no-untyped-def]
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from tokenizers import processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.trainers import UnigramTrainer
 
     specials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
@@ -123,9 +130,11 @@ def _train_unigram_bytes():  # type: ignore[no-untyped-def]
     base.train_from_iterator(CORPUS, trainer)
     # Byte fallback: the 256 byte pieces (as SentencePiece names them) after the learnt ones,
     # so characters the corpus never showed (emoji, Korean) become bytes, not [UNK].
-    learnt = [(p, s) for p, s in base.get_vocab_with_scores()] if hasattr(
-        base, "get_vocab_with_scores"
-    ) else _unigram_pieces(base)
+    learnt = (
+        [(p, s) for p, s in base.get_vocab_with_scores()]
+        if hasattr(base, "get_vocab_with_scores")
+        else _unigram_pieces(base)
+    )
     pieces = learnt + [(f"<0x{b:02X}>", -100.0) for b in range(256)]
     tok = Tokenizer(models.Unigram(pieces, unk_id=specials.index("[UNK]"), byte_fallback=True))
     tok.add_special_tokens(specials)
@@ -156,7 +165,9 @@ def _train_modernbert_bpe():  # type: ignore[no-untyped-def]
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
     trainer = BpeTrainer(
-        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(CORPUS, trainer)
     tok.post_processor = processors.TemplateProcessing(
@@ -213,8 +224,6 @@ def make_family_model(
         model.classifier.weight.mul_(head_scale)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, model_max_length=max_length, **_BRACKETED
-    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=max_length, **_BRACKETED)
     fast.save_pretrained(out)
     return out

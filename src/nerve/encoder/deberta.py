@@ -26,7 +26,6 @@ from ..model.deberta_options import DebertaOptions
 from ..model.spec import EncoderConfig
 from .modules import activation_fn, attention_bias
 
-
 # (c2p index, p2c index), each [s, s]: row = query (c2p) or key (p2c), value = table row.
 RelativeIndex = tuple[torch.Tensor, torch.Tensor]
 
@@ -77,7 +76,9 @@ class DebertaEmbeddings(nn.Module):
             nn.Embedding(cfg.max_positions, size) if opts.position_biased_input else None
         )
         self.token_type = nn.Embedding(cfg.type_vocab_size, size) if cfg.type_vocab_size else None
-        self.proj = nn.Linear(size, cfg.hidden_size, bias=False) if size != cfg.hidden_size else None
+        self.proj = (
+            nn.Linear(size, cfg.hidden_size, bias=False) if size != cfg.hidden_size else None
+        )
         self.norm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
     def forward(self, input_ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -126,7 +127,11 @@ class DebertaLayer(nn.Module):
         if self.opts.share_att_key:
             w, b = self.qkv.weight, self.qkv.bias
             pos_q = F.linear(rel, w[:h], b[:h]) if "p2c" in self.opts.pos_att_type else None
-            pos_k = F.linear(rel, w[h : 2 * h], b[h : 2 * h]) if "c2p" in self.opts.pos_att_type else None
+            pos_k = (
+                F.linear(rel, w[h : 2 * h], b[h : 2 * h])
+                if "c2p" in self.opts.pos_att_type
+                else None
+            )
             return pos_k, pos_q
         pos_k = self.pos_key(rel) if self.pos_key is not None else None
         pos_q = self.pos_query(rel) if self.pos_query is not None else None
@@ -165,7 +170,9 @@ class DebertaLayer(nn.Module):
         if rel is not None and index is not None:
             bias = bias + self.position_bias(q, k, rel, index)
         p = self.dropout if self.training else 0.0
-        ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p, scale=1 / self.scale)
+        ctx = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=p, scale=1 / self.scale
+        )
         ctx = ctx.transpose(1, 2).reshape(b, s, h)
         x = self.attn_norm(x + F.dropout(self.attn_out(ctx), p, self.training))
         ffn = self.ffn_out(self.act(self.ffn_in(x)))
@@ -188,7 +195,9 @@ class DebertaClassifier(nn.Module):
                 2 * self.opts.att_span, cfg.hidden_size
             )
             self.rel_norm = (
-                nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps) if self.opts.norm_rel_ebd else None
+                nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+                if self.opts.norm_rel_ebd
+                else None
             )
         else:
             self.rel_embeddings, self.rel_norm = None, None

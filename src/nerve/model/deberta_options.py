@@ -68,7 +68,10 @@ def deberta_options(config: dict[str, Any], hidden: int, max_pos: int) -> Debert
             f"norm_rel_ebd={config.get('norm_rel_ebd')!r}", "(nerve knows none, layer_norm)"
         )
     head_size = config.get("attention_head_size")
-    if head_size is not None and int(head_size) * int(config.get("num_attention_heads") or 0) != hidden:
+    if (
+        head_size is not None
+        and int(head_size) * int(config.get("num_attention_heads") or 0) != hidden
+    ):
         raise refuse(f"attention_head_size={head_size}", "(heads × head size ≠ hidden size)")
     max_rel = int(config.get("max_relative_positions") or -1)
     return DebertaOptions(
