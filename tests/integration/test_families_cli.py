@@ -17,7 +17,7 @@ TEXTS = ["Peter Blackburn met Angela Merkel in Berlin on Monday.", "Zürich and 
 
 
 def _infer(capsys: pytest.CaptureFixture[str], model: Path, *extra: str) -> list[Any]:
-    code = main(["infer", "-m", str(model), *extra, *TEXTS])
+    code = main(["infer", "-m", str(model), "--aggregation", "simple", *extra, *TEXTS])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # type: ignore[no-any-return]
@@ -32,7 +32,8 @@ def test_cli_infer_and_export(
 
     model = family_model_dir(name)
     got = _infer(capsys, model, "--backend", "torch")
-    want = [r.to_dict() for r in nerve.load(model, backend="torch")(TEXTS)]
+    engine = nerve.load(model, backend="torch")
+    want = [r.to_dict() for r in engine(TEXTS, aggregation_strategy="simple")]
     assert [[(e["label"], e["start"], e["end"]) for e in r["entities"]] for r in got] == [
         [(e["label"], e["start"], e["end"]) for e in r["entities"]] for r in want
     ]

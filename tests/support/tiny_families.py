@@ -130,11 +130,7 @@ def _train_unigram_bytes():  # type: ignore[no-untyped-def]
     base.train_from_iterator(CORPUS, trainer)
     # Byte fallback: the 256 byte pieces (as SentencePiece names them) after the learnt ones,
     # so characters the corpus never showed (emoji, Korean) become bytes, not [UNK].
-    learnt = (
-        [(p, s) for p, s in base.get_vocab_with_scores()]
-        if hasattr(base, "get_vocab_with_scores")
-        else _unigram_pieces(base)
-    )
+    learnt = _unigram_pieces(base)
     pieces = learnt + [(f"<0x{b:02X}>", -100.0) for b in range(256)]
     tok = Tokenizer(models.Unigram(pieces, unk_id=specials.index("[UNK]"), byte_fallback=True))
     tok.add_special_tokens(specials)

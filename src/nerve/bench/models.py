@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput, ModelLoadError
 from ..model.resolve import resolve_model
@@ -24,7 +25,7 @@ SHAPES = {
 }
 # What makes each family's random model the shape of its published checkpoints, beyond size:
 # DeBERTa-v3's relative attention, ModernBERT's 8,192-token window with local layers.
-_FAMILY_CONFIG = {
+_FAMILY_CONFIG: dict[str, dict[str, Any]] = {
     "bert": {"max_position_embeddings": 512},
     "deberta-v2": {
         "max_position_embeddings": 512,
@@ -101,6 +102,7 @@ def build_random_model(shape: str, tokenizer_dir: Path, out: Path, seed: int = 0
 
     tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
     family, hidden, layers, heads, ffn = SHAPES[shape]
+    assert isinstance(family, str)
     config_cls, model_cls = (getattr(transformers, name) for name in _HF_CLASSES[family])
     pad = next((i for t in ("[PAD]", "<pad>") if (i := tokenizer.token_to_id(t)) is not None), 0)
     config = config_cls(

@@ -139,8 +139,9 @@ class ModernBertClassifier(nn.Module):
             False: rotary_tables(positions, self.opts.local_theta, self.head_dim),
         }
         for layer in self.layers:
-            cos, sin = tables[layer.is_global]
-            x = layer(x, padding if layer.is_global else local, cos, sin)
+            is_global = bool(layer.is_global)
+            cos, sin = tables[is_global]
+            x = layer(x, padding if is_global else local, cos, sin)
         return self._head(x)
 
     def forward_packed(self, ids: torch.Tensor, cu: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -152,7 +153,8 @@ class ModernBertClassifier(nn.Module):
             False: rotary_tables(pos, self.opts.local_theta, self.head_dim),
         }
         for layer in self.layers:
-            x = _layer_packed(layer, x, tables[layer.is_global], cu, max_len, seq, pos)  # type: ignore[arg-type]
+            assert isinstance(layer, ModernBertLayer)
+            x = _layer_packed(layer, x, tables[layer.is_global], cu, max_len, seq, pos)
         return self._head(x)
 
 

@@ -342,7 +342,7 @@ def _trace(
 
     # The BERT family traces through its fusion-friendly view; families with their own module
     # (DeBERTa, ModernBERT) trace as they are: ORT has no fusions for their attention anyway.
-    wrapper: torch.nn.Module = (
+    wrapper: Any = (
         ExportClassifier(model, with_token_types=has_token_types(spec))
         if spec.family not in OWN_ENCODERS
         else model

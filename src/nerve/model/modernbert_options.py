@@ -50,8 +50,9 @@ def _theta(config: dict[str, Any], kind: str, legacy_key: str, default: float) -
     rope_type = params.get("rope_type", "default")
     scaling = config.get("rope_scaling")
     if rope_type != "default" or scaling:
+        named = f"rope_type={rope_type}" if rope_type != "default" else f"rope_scaling={scaling}"
         raise UnsupportedArchitecture(
-            f"ModernBERT option rope_type={rope_type if rope_type != 'default' else scaling!r} "
+            f"ModernBERT option {named} "
             "(rotary scaling) is not implemented by nerve; this checkpoint is refused rather "
             "than run without it"
         )
