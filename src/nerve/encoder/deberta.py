@@ -24,7 +24,7 @@ from torch import nn
 from ..errors import ModelLoadError
 from ..model.deberta_options import DebertaOptions
 from ..model.spec import EncoderConfig
-from .modules import activation_fn, attention_bias
+from .modules import activation_fn
 
 # (c2p index, p2c index), each [s, s]: row = query (c2p) or key (p2c), value = table row.
 RelativeIndex = tuple[torch.Tensor, torch.Tensor]
@@ -159,16 +159,21 @@ class DebertaLayer(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        bias: torch.Tensor,
+        keep: torch.Tensor,
         rel: torch.Tensor | None,
         index: RelativeIndex | None,
     ) -> torch.Tensor:
-        # x: [b, s, hidden]; bias: [b, 1, 1, s] padding bias
+        # x: [b, s, hidden]; keep: [b, 1, 1, s] bool, False for padding keys
         b, s, h = x.shape
         qkv = self.qkv(x).view(b, s, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
+        lowest = torch.finfo(x.dtype).min
         if rel is not None and index is not None:
-            bias = bias + self.position_bias(q, k, rel, index)
+            # Padding keys get exactly the lowest value (as the reference's masked_fill): adding
+            # it to the position scores could overflow to -inf in float16.
+            bias = self.position_bias(q, k, rel, index).masked_fill(~keep, lowest)
+        else:
+            bias = torch.zeros((), dtype=x.dtype, device=x.device).masked_fill(~keep, lowest)
         p = self.dropout if self.training else 0.0
         ctx = F.scaled_dot_product_attention(
             q, k, v, attn_mask=bias, dropout_p=p, scale=1 / self.scale
@@ -229,10 +234,10 @@ class DebertaClassifier(nn.Module):
         s = input_ids.shape[1]
         positions = torch.arange(s, device=input_ids.device).unsqueeze(0)
         x = self.dropout(self.embeddings(input_ids, positions))
-        bias = attention_bias(attention_mask, x.dtype)
+        keep = attention_mask[:, None, None, :].to(torch.bool)
         rel, index = self._relative(s, input_ids.device)
         for layer in self.layers:
-            x = layer(x, bias, rel, index)
+            x = layer(x, keep, rel, index)
         return self.classifier(self.dropout(x))
 
 

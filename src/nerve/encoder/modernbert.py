@@ -132,8 +132,7 @@ class ModernBertClassifier(nn.Module):
         x = self.dropout(self.embed_norm(self.word(input_ids)))
         padding = attention_bias(attention_mask, x.dtype)  # [b, 1, 1, s]
         distance = (positions[:, None] - positions[None, :]).abs()
-        outside = torch.full((), torch.finfo(x.dtype).min, dtype=x.dtype, device=x.device)
-        local = padding + torch.where(distance <= self.opts.half_window, 0.0, outside).to(x.dtype)
+        local = padding.masked_fill(distance > self.opts.half_window, torch.finfo(x.dtype).min)
         tables = {
             True: rotary_tables(positions, self.opts.global_theta, self.head_dim),
             False: rotary_tables(positions, self.opts.local_theta, self.head_dim),
