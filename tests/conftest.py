@@ -41,3 +41,21 @@ def onnx_model_dir(tiny_model_dir, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 __all__ = ["ARCHS"]
+
+
+@pytest.fixture(scope="session")
+def family_model_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``family_model_dir(name)`` → a tiny DeBERTa / ModernBERT model of config ``name``
+    (a key of ``support.tiny_families.FAMILY_CONFIGS``), built once per session."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from support.tiny_families import make_family_model
+
+    cache: dict[str, Path] = {}
+
+    def build(name: str) -> Path:
+        if name not in cache:
+            cache[name] = make_family_model(tmp_path_factory.mktemp(f"tiny-{name}") / name, name)
+        return cache[name]
+
+    return build

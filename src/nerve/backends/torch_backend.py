@@ -33,6 +33,7 @@ class TorchBackend:
         packed: bool | None = None,
     ) -> None:
         torch = _torch()
+        from ..encoder.families import supports_packed
         from ..encoder.weights import load_model
 
         if dtype not in DTYPES:
@@ -47,7 +48,13 @@ class TorchBackend:
         self._model = load_model(model_dir, spec.encoder).to(device, self._torch_dtype)
         # Packed (unpadded) batches by default on CUDA, where varlen attention makes padding
         # pure waste; on CPU the padded path is as fast for the short batches it gets.
-        self.packed = device.startswith("cuda") if packed is None else packed
+        # Families whose attention cannot be packed (DeBERTa's relative bias) run padded.
+        can_pack = supports_packed(self._model)
+        if packed and not can_pack:
+            raise InvalidInput(
+                f"{spec.architecture} has no packed (unpadded) path; run it with packed off"
+            )
+        self.packed = (device.startswith("cuda") if packed is None else packed) and can_pack
 
     @property
     def module(self):  # type: ignore[no-untyped-def]
@@ -74,7 +81,11 @@ class TorchBackend:
         with torch.inference_mode():
             ids = flat.to(self.device, non_blocking=True)
             cu = cu_seqlens_of(lengths, ids.device)
-            logits = forward_packed(self._model, ids, cu, max(lengths))  # [T, labels]
+            own = getattr(self._model, "forward_packed", None)  # a family's own packed path
+            if own is not None:
+                logits = own(ids, cu, max(lengths))  # [T, labels]
+            else:
+                logits = forward_packed(self._model, ids, cu, max(lengths))
             out = logits.float().cpu().numpy()
         bounds = np.cumsum(lengths)[:-1]
         return np.split(out, bounds)

@@ -11,14 +11,46 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput, ModelLoadError
 from ..model.resolve import resolve_model
 
-# hidden size, layers, attention heads, FFN size
+# family, hidden size, layers, attention heads, FFN size
 SHAPES = {
-    "minilm": (384, 6, 12, 1536),
-    "bert-base": (768, 12, 12, 3072),
+    "minilm": ("bert", 384, 6, 12, 1536),
+    "bert-base": ("bert", 768, 12, 12, 3072),
+    "deberta-v3-small": ("deberta-v2", 768, 6, 12, 3072),
+    "modernbert-base": ("modernbert", 768, 22, 12, 1152),
+}
+# What makes each family's random model the shape of its published checkpoints, beyond size:
+# DeBERTa-v3's relative attention, ModernBERT's 8,192-token window with local layers.
+_FAMILY_CONFIG: dict[str, dict[str, Any]] = {
+    "bert": {"max_position_embeddings": 512},
+    "deberta-v2": {
+        "max_position_embeddings": 512,
+        "relative_attention": True,
+        "position_biased_input": False,
+        "position_buckets": 256,
+        "share_att_key": True,
+        "pos_att_type": "p2c|c2p",
+        "norm_rel_ebd": "layer_norm",
+        "layer_norm_eps": 1e-7,
+    },
+    "modernbert": {
+        "max_position_embeddings": 8192,
+        "local_attention": 128,
+        "global_attn_every_n_layers": 3,
+        "bos_token_id": None,
+        "eos_token_id": None,
+        "cls_token_id": None,
+        "sep_token_id": None,
+    },
+}
+_HF_CLASSES = {
+    "bert": ("BertConfig", "BertForTokenClassification"),
+    "deberta-v2": ("DebertaV2Config", "DebertaV2ForTokenClassification"),
+    "modernbert": ("ModernBertConfig", "ModernBertForTokenClassification"),
 }
 CONLL_LABELS = ("O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 TOKENIZER_FILES = (
@@ -58,8 +90,9 @@ def bench_model(model: str | Path | None, shape: str | None, workdir: Path) -> B
 
 
 def build_random_model(shape: str, tokenizer_dir: Path, out: Path, seed: int = 0) -> Path:
-    """A BERT token classifier of ``shape`` with seeded random weights and the tokenizer of
-    ``tokenizer_dir``, saved as a Hugging Face directory."""
+    """A token classifier of ``shape`` (its family and size) with seeded random weights and
+    the tokenizer of ``tokenizer_dir``, saved as a Hugging Face directory. The tokenizer's
+    ``model_max_length`` is set to the family's window (512, or ModernBERT's 8,192)."""
     import torch
     import transformers
 
@@ -68,23 +101,37 @@ def build_random_model(shape: str, tokenizer_dir: Path, out: Path, seed: int = 0
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
-    hidden, layers, heads, ffn = SHAPES[shape]
-    config = transformers.BertConfig(
+    family, hidden, layers, heads, ffn = SHAPES[shape]
+    assert isinstance(family, str)
+    config_cls, model_cls = (getattr(transformers, name) for name in _HF_CLASSES[family])
+    pad = next((i for t in ("[PAD]", "<pad>") if (i := tokenizer.token_to_id(t)) is not None), 0)
+    config = config_cls(
         vocab_size=tokenizer.get_vocab_size(with_added_tokens=True),
         hidden_size=hidden,
         num_hidden_layers=layers,
         num_attention_heads=heads,
         intermediate_size=ffn,
-        max_position_embeddings=512,
         id2label=dict(enumerate(CONLL_LABELS)),
         label2id={label: i for i, label in enumerate(CONLL_LABELS)},
-        pad_token_id=tokenizer.token_to_id("[PAD]") or 0,
+        pad_token_id=pad,
+        **_FAMILY_CONFIG[family],
     )
     torch.manual_seed(seed)
-    model = transformers.BertForTokenClassification(config).eval()
+    model = model_cls(config).eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     for name in TOKENIZER_FILES:
         if (tokenizer_dir / name).is_file():
             shutil.copy2(tokenizer_dir / name, out / name)
+    if family != "bert":  # the BERT shapes keep the tokenizer's own limit
+        _set_model_max_length(out, int(_FAMILY_CONFIG[family]["max_position_embeddings"]))
     return out
+
+
+def _set_model_max_length(model_dir: Path, length: int) -> None:
+    import json
+
+    path = model_dir / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    config["model_max_length"] = length
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

@@ -39,6 +39,7 @@ class SystemSpec:
     model_dir: str  # nerve: what nerve.load gets; pipeline: the safetensors directory
     device: str = "cpu"
     stride: int | None = None  # the pipeline's stride: nerve's default window overlap
+    window: int | None = None  # nerve only: window length in tokens (None: the model's own)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,8 +82,13 @@ def spacy_model_name() -> str | None:
     return next((m for m in SPACY_MODELS if importlib.util.find_spec(m) is not None), None)
 
 
+def nerve_window_system(window: int) -> str:
+    """The name of nerve run with windows of ``window`` tokens (a bench row of its own)."""
+    return f"{NERVE}-window{window}"
+
+
 def load_system(spec: SystemSpec) -> LoadedSystem:
-    if spec.name == NERVE:
+    if spec.name == NERVE or spec.window is not None:
         return _load_nerve(spec)
     if spec.name in PIPELINE_BATCHES:
         return _load_pipeline(spec, PIPELINE_BATCHES[spec.name])
@@ -102,8 +108,16 @@ def _load_nerve(spec: SystemSpec) -> LoadedSystem:
         "backend": engine.backend.name,
         "dtype": engine.backend.dtype,
         "device": engine.backend.device,
+        "window": str(spec.window or engine.max_length),
     }
-    return LoadedSystem(batch=engine, one=engine, info=info)
+    if spec.window is None:
+        return LoadedSystem(batch=engine, one=engine, info=info)
+    window = spec.window
+
+    def run(texts: str | list[str]) -> object:
+        return engine(texts, window=window)
+
+    return LoadedSystem(batch=run, one=run, info=info)
 
 
 def _load_pipeline(spec: SystemSpec, batch_size: int) -> LoadedSystem:

@@ -15,7 +15,14 @@ from typing import Any
 
 from ..errors import InvalidInput, NerveError
 from .models import BenchModel, bench_model
-from .peers import NERVE, PIPELINE_BATCHES, SystemSpec, expand_peers, unavailable
+from .peers import (
+    NERVE,
+    PIPELINE_BATCHES,
+    SystemSpec,
+    expand_peers,
+    nerve_window_system,
+    unavailable,
+)
 from .report import BenchReport, SystemResult
 from .workloads import WORKLOADS, Workload, build_workloads, default_conll_file, read_sentences
 
@@ -38,6 +45,8 @@ class BenchConfig:
     warmup: int = 32  # texts of the warm-up call
     latency_texts: int = 200  # texts timed one by one for p50/p99 (fewer if the workload is)
     conll: Path | None = None  # CoNLL file the texts come from (default: eng.testb)
+    # Extra nerve rows with windows of these lengths (e.g. 512 beside ModernBERT's 8,192).
+    nerve_windows: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -46,6 +55,10 @@ class BenchConfig:
             raise InvalidInput(f"limit must be >= 1, got {self.limit}")
         if self.latency_texts < 0:
             raise InvalidInput(f"latency_texts must be >= 0, got {self.latency_texts}")
+        if any(w < 2 for w in self.nerve_windows):
+            raise InvalidInput(
+                f"--nerve-windows must be token counts >= 2, got {self.nerve_windows}"
+            )
 
 
 Progress = Callable[[str], None]
@@ -53,7 +66,8 @@ Progress = Callable[[str], None]
 
 def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchReport:
     say = progress or (lambda _msg: None)
-    systems = (NERVE, *expand_peers(config.peers))
+    windowed = {nerve_window_system(w): w for w in config.nerve_windows}
+    systems = (NERVE, *windowed, *expand_peers(config.peers))
     with tempfile.TemporaryDirectory(prefix="nerve-bench-") as tmp:
         work = Path(tmp)
         if config.shape:
@@ -65,17 +79,19 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRep
         results: list[SystemResult] = []
         for system in (s for s in systems if s not in skipped):
             say(f"measuring {system}")
-            spec = _system_spec(system, model, config.device)
+            spec = _system_spec(system, model, config.device, windowed.get(system))
             results.extend(_measure(spec, workloads, config, work))
     meta = _meta(config, model)
     return BenchReport(meta, tuple(workloads), tuple(results), skipped)
 
 
-def _system_spec(system: str, model: BenchModel, device: str) -> SystemSpec:
+def _system_spec(
+    system: str, model: BenchModel, device: str, window: int | None = None
+) -> SystemSpec:
     if system in PIPELINE_BATCHES:
         assert model.hf_dir is not None  # checked by unavailable()
         return SystemSpec(system, str(model.hf_dir), device, stride=_nerve_stride(model))
-    return SystemSpec(system, str(model.nerve_dir), device)
+    return SystemSpec(system, str(model.nerve_dir), device, window=window)
 
 
 def _nerve_stride(model: BenchModel) -> int:
@@ -140,6 +156,7 @@ def _meta(config: BenchConfig, model: BenchModel) -> dict[str, Any]:
         "nerve": __version__,
         "model": model.description,
         "shape": config.shape,
+        "nerve_windows": list(config.nerve_windows),
         "device": config.device,
         "repeats": config.repeats,
         "latency_texts": config.latency_texts,

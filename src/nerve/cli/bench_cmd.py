@@ -12,6 +12,15 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in value.split(",") if x.strip())
 
 
+def _windows(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in _names(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated token counts, got {value!r}"
+        ) from None
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "bench",
@@ -31,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument(
         "--shape",
-        choices=["minilm", "bert-base"],
+        choices=["minilm", "bert-base", "deberta-v3-small", "modernbert-base"],
         default=None,
         help="bench a random-weight model of this shape (uses --model's tokenizer)",
     )
@@ -50,6 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default=("pipeline", "spacy"),
         help="comma-separated: pipeline, spacy, spacy-nerve (en_core_web_sm with nerve_ner "
         "in place of its ner), none",
+    )
+    p.add_argument(
+        "--nerve-windows",
+        type=_windows,
+        default=(),
+        help="comma-separated window lengths: an extra nerve row for each (e.g. 512 beside "
+        "ModernBERT's own 8,192-token window)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median)")
@@ -115,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         latency_texts=args.latency_texts,
         conll=args.conll,
+        nerve_windows=args.nerve_windows,
     )
     report = run_bench(config, progress=lambda msg: print(f"nerve bench: {msg}", file=sys.stderr))
     if args.json:

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import ModelLoadError, UnsupportedArchitecture
 from ..model.spec import GRAPH_ONLY, EncoderConfig
+from .families import build_model, own_name_map
 from .modules import TokenClassifier
 
 # The attribute holding the encoder inside each HF *ForTokenClassification class.
-HF_PREFIX = {"bert": "bert", "roberta": "roberta", "distilbert": "distilbert", "electra": "electra"}
+HF_PREFIX = {
+    "bert": "bert",
+    "roberta": "roberta",
+    "distilbert": "distilbert",
+    "electra": "electra",
+    "deberta-v2": "deberta",
+    "modernbert": "model",
+}
+# Top-level HF weights outside the encoder (a bare encoder checkpoint has none of them).
+_HEAD_PREFIXES = ("classifier.", "head.")
 
 
 def _layer_names(family: str, i: int) -> dict[str, str | tuple[str, str, str]]:
@@ -42,8 +53,11 @@ def _layer_names(family: str, i: int) -> dict[str, str | tuple[str, str, str]]:
     }
 
 
-def name_map(cfg: EncoderConfig) -> dict[str, str | tuple[str, str, str]]:
+def name_map(cfg: EncoderConfig) -> dict[str, str | tuple[str, ...]]:
     """Every nerve parameter name → the HF checkpoint name(s) it comes from."""
+    own = own_name_map(cfg)
+    if own is not None:
+        return own
     pre = HF_PREFIX[cfg.family] + "."
     emb = {
         "embeddings.word": pre + "embeddings.word_embeddings",
@@ -54,7 +68,7 @@ def name_map(cfg: EncoderConfig) -> dict[str, str | tuple[str, str, str]]:
         emb["embeddings.token_type"] = pre + "embeddings.token_type_embeddings"
     if cfg.embedding_width != cfg.hidden_size:
         emb["embeddings.project"] = pre + "embeddings_project"
-    mapping: dict[str, str | tuple[str, str, str]] = {}
+    mapping: dict[str, str | tuple[str, ...]] = {}
     for ours, emb_name in emb.items():
         with_bias = ours.endswith(("norm", "project"))
         suffixes = ("weight", "bias") if with_bias else ("weight",)
@@ -98,7 +112,7 @@ def _with_prefix(state: dict[str, torch.Tensor], family: str) -> dict[str, torch
     pre = HF_PREFIX[family] + "."
     if any(k.startswith(pre) for k in state):
         return state
-    return {(k if k.startswith("classifier.") else pre + k): v for k, v in state.items()}
+    return {(k if k.startswith(_HEAD_PREFIXES) else pre + k): v for k, v in state.items()}
 
 
 def convert_hf_state(
@@ -117,14 +131,14 @@ def convert_hf_state(
     return out
 
 
-def to_hf_state(model: TokenClassifier) -> dict[str, torch.Tensor]:
+def to_hf_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """nerve module → HF-named tensors (q/k/v split), loadable by transformers unchanged."""
     ours = model.state_dict()
     out: dict[str, torch.Tensor] = {}
-    for name, theirs in name_map(model.cfg).items():
+    for name, theirs in name_map(model.cfg).items():  # type: ignore[arg-type]
         tensor = ours[name]
         if isinstance(theirs, tuple):
-            for part, hf_name in zip(tensor.chunk(3, dim=0), theirs, strict=True):
+            for part, hf_name in zip(tensor.chunk(len(theirs), dim=0), theirs, strict=True):
                 out[hf_name] = part.contiguous()
         else:
             out[theirs] = tensor.contiguous()
@@ -164,7 +178,9 @@ def load_model(
             )
         raise ModelLoadError(f"{model_dir}: model.safetensors is missing")
     state = convert_hf_state(read_safetensors(path), cfg, model_dir, with_head=with_head)
-    model = TokenClassifier(cfg, dropout=dropout)
+    # Every family's classifier shares TokenClassifier's interface (forward(ids, mask), cfg,
+    # classifier); the type names the BERT one for the callers written against it.
+    model = cast(TokenClassifier, build_model(cfg, dropout=dropout))
     expected = model.state_dict()
     for name, tensor in state.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):

@@ -144,6 +144,11 @@ def export_onnx(
     spec = _check_source(model_dir)
     _check_out_dir(model_dir, out_dir, overwrite)
     model = _load_torch_model(model_dir, spec)
+    if optimize and not isinstance(model, _bert_family_module()):
+        raise InvalidInput(
+            f"--optimize applies ONNX Runtime's BERT fusions, which {spec.architecture} "
+            "does not match; export it without --optimize"
+        )
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _fresh_sibling(out_dir, "partial")
@@ -212,6 +217,12 @@ def _torch() -> Any:
     except ImportError:
         raise MissingExtra("torch", "export", "nerve export") from None
     return torch
+
+
+def _bert_family_module() -> type:
+    from ..encoder.modules import TokenClassifier
+
+    return TokenClassifier
 
 
 def _load_torch_model(model_dir: Path, spec: ModelSpec) -> TokenClassifier:
@@ -328,9 +339,16 @@ def _trace(
     opset: int,
 ) -> Path:
     torch = _torch()
+    from ..encoder.families import OWN_ENCODERS
     from .export_module import ExportClassifier
 
-    wrapper = ExportClassifier(model, with_token_types=has_token_types(spec))
+    # The BERT family traces through its fusion-friendly view; families with their own module
+    # (DeBERTa, ModernBERT) trace as they are: ORT has no fusions for their attention anyway.
+    wrapper: Any = (
+        ExportClassifier(model, with_token_types=has_token_types(spec))
+        if spec.family not in OWN_ENCODERS
+        else model
+    )
     names = input_names(spec)
     args = tuple(torch.from_numpy(probe[name]) for name in names)
     axes = {0: "batch_size", 1: "sequence_length"}

@@ -22,6 +22,8 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
     "XLMRobertaForTokenClassification": "roberta",
     "CamembertForTokenClassification": "roberta",  # RoBERTa layout, SentencePiece vocabulary
     "ElectraForTokenClassification": "electra",  # BERT layers, optional embedding projection
+    "DebertaV2ForTokenClassification": "deberta-v2",
+    "ModernBertForTokenClassification": "modernbert",
 }
 MODEL_TYPE_TO_ARCH = {
     "bert": "BertForTokenClassification",
@@ -30,6 +32,8 @@ MODEL_TYPE_TO_ARCH = {
     "xlm-roberta": "XLMRobertaForTokenClassification",
     "camembert": "CamembertForTokenClassification",
     "electra": "ElectraForTokenClassification",
+    "deberta-v2": "DebertaV2ForTokenClassification",
+    "modernbert": "ModernBertForTokenClassification",
 }
 # Tokenizer configs without a real limit carry this sentinel (transformers' VERY_LARGE_INTEGER).
 _NO_LIMIT = 10**12
@@ -53,6 +57,8 @@ class EncoderConfig:
     num_labels: int
     # ELECTRA's embeddings may be narrower than its layers (then projected up); 0 = hidden_size.
     embedding_size: int = 0
+    # Family-specific options (DebertaOptions, ModernBertOptions); None for the BERT family.
+    variant: Any = None
 
     @property
     def embedding_width(self) -> int:
@@ -171,6 +177,8 @@ def _graph_only_config(config: dict[str, Any], num_labels: int) -> EncoderConfig
 def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> EncoderConfig:
     if family == GRAPH_ONLY:
         return _graph_only_config(config, num_labels)
+    if family == "modernbert":
+        return _modernbert_config(config, num_labels)
     if family == "distilbert":
         hidden = _int(config, "dim")
         return EncoderConfig(
@@ -187,6 +195,15 @@ def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> Enco
             pad_token_id=_int(config, "pad_token_id", default=0),
             num_labels=num_labels,
         )
+    variant = None
+    if family == "deberta-v2":
+        from .deberta_options import deberta_options
+
+        variant = deberta_options(
+            config,
+            _int(config, "hidden_size"),
+            _int(config, "max_position_embeddings", default=512),
+        )
     return EncoderConfig(
         family=family,
         vocab_size=_int(config, "vocab_size"),
@@ -195,12 +212,35 @@ def encoder_config(config: dict[str, Any], family: str, num_labels: int) -> Enco
         num_heads=_int(config, "num_attention_heads"),
         intermediate_size=_int(config, "intermediate_size"),
         max_positions=_int(config, "max_position_embeddings"),
-        type_vocab_size=_int(config, "type_vocab_size", default=2),
-        layer_norm_eps=float(config.get("layer_norm_eps", 1e-12)),
+        # DeBERTa-v2's own defaults differ from BERT's: no token types, epsilon 1e-7.
+        type_vocab_size=_int(config, "type_vocab_size", default=0 if variant else 2),
+        layer_norm_eps=float(config.get("layer_norm_eps", 1e-7 if variant else 1e-12)),
         activation=str(config.get("hidden_act", "gelu")),
         pad_token_id=_int(config, "pad_token_id", default=1 if family == "roberta" else 0),
         num_labels=num_labels,
         embedding_size=_int(config, "embedding_size", default=0) if family == "electra" else 0,
+        variant=variant,
+    )
+
+
+def _modernbert_config(config: dict[str, Any], num_labels: int) -> EncoderConfig:
+    from .modernbert_options import modernbert_options
+
+    layers = _int(config, "num_hidden_layers")
+    return EncoderConfig(
+        family="modernbert",
+        vocab_size=_int(config, "vocab_size"),
+        hidden_size=_int(config, "hidden_size"),
+        num_layers=layers,
+        num_heads=_int(config, "num_attention_heads"),
+        intermediate_size=_int(config, "intermediate_size"),
+        max_positions=_int(config, "max_position_embeddings", default=8192),
+        type_vocab_size=0,
+        layer_norm_eps=float(config.get("norm_eps", 1e-5)),
+        activation=str(config.get("hidden_activation", "gelu")),
+        pad_token_id=_int(config, "pad_token_id", default=0),
+        num_labels=num_labels,
+        variant=modernbert_options(config, layers),
     )
 
 

@@ -29,6 +29,9 @@ from .augment import negatives, symbol_noise
 from .features import IGNORE, Feature, batches, encode_sentence, joined_runs, label_set
 from .output import check_out_dir, write_model_dir
 
+# Families whose nerve module the trainer fine-tunes (the BERT-style TokenClassifier).
+TRAINABLE_FAMILIES = ("bert", "distilbert", "roberta")
+
 
 @dataclass
 class TrainConfig:
@@ -115,7 +118,13 @@ def _base_encoder(
             f"{base}: model_type {model_type!r} cannot be fine-tuned by nerve; "
             f"supported: {', '.join(sorted(MODEL_TYPE_TO_ARCH))}"
         )
-    cfg = encoder_config(config, SUPPORTED_ARCHITECTURES[arch], num_labels)
+    family = SUPPORTED_ARCHITECTURES[arch]
+    if family not in TRAINABLE_FAMILIES:
+        raise ModelLoadError(
+            f"{base}: model_type {model_type!r} runs in nerve but cannot be fine-tuned by it; "
+            f"nerve train supports {', '.join(TRAINABLE_FAMILIES)} encoders"
+        )
+    cfg = encoder_config(config, family, num_labels)
     if keep_head:
         id2label = config.get("id2label") or {}
         base_labels = [id2label.get(str(i)) for i in range(len(id2label))]
