@@ -156,6 +156,7 @@ def test_eval_can_join_sentences_into_windowed_inputs(
     assert report["micro"]["f1"] == pytest.approx(expected.micro.f1)
     assert report["micro"]["support"] == 18
     assert report["inputs"] == {
+        "aggregation": None,  # one label per pre-split word (the CoNLL protocol)
         "data": str(data),
         "sentences_per_input": 3,
         "window": 12,

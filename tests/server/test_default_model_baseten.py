@@ -77,6 +77,7 @@ def test_native_route_and_encoderfile_route_keep_words_whole(
     # encoderfile's /predict is token-level: every piece of "U.K." carries a LOC label.
     response = httpx.post(default_server.url + "/predict", json={"inputs": texts[:1]}, timeout=30)
     assert response.status_code == 200, response.text
-    pieces = [t for t in response.json()["results"][0]["tokens"] if 27 <= t["start"] < 31]
-    assert [p["token"] for p in pieces] == ["u", ".", "k", "."]
+    rows = response.json()["results"][0]["tokens"]
+    pieces = [t for t in rows if 27 <= t["token_info"]["start"] < 31]
+    assert [p["token_info"]["token"] for p in pieces] == ["u", ".", "k", "."]
     assert all(p["label"].endswith("-LOC") for p in pieces), pieces
