@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +38,18 @@ SENTENCE = "Peter Blackburn met Angela Merkel in Berlin on Monday."
 def server(
     onnx_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    proc = start_server(onnx_model_dir, tmp_path_factory.mktemp("defects"), "--threads", "1")
+    # Work caps raised: the disconnect test needs one long job admitted (not a 413) to hold
+    # the worker; admission itself is tests/reliability/test_fairness_admission.py's.
+    proc = start_server(
+        onnx_model_dir,
+        tmp_path_factory.mktemp("defects"),
+        "--threads",
+        "1",
+        "--max-request-tokens",
+        "400000",
+        "--max-queued-tokens",
+        "800000",
+    )
     yield proc
     proc.stop()
 
@@ -171,41 +181,31 @@ def wait_for_metric(server: ServerProcess, name: str, above: float, **labels: st
         time.sleep(0.02)
 
 
-def test_a_disconnected_clients_job_is_not_run(server: ServerProcess) -> None:
-    # A long job keeps the model worker busy; a second request queues behind it and its client
-    # goes away. Every batch from now on holds the long job (or a piece of it); had the second
-    # one run, one batch would have held two requests (or one batch would hold it alone).
+def test_a_disconnected_clients_job_is_not_run(server: ServerProcess, onnx_model_dir: Path) -> None:
+    # A long request is cut into batch-sized pieces (round-robin with other requests). Its
+    # client goes away while the worker runs it: the remaining pieces are dropped, so the
+    # worker spends a few batches on it, not the whole job.
+    import nerve
+
     long_body = {"inputs": [" ".join([SENTENCE] * 150)] * 8}
+    engine = nerve.load(onnx_model_dir)
+    windows = sum(
+        len(e.windows) for e in engine.tokenize(long_body["inputs"], nerve.InferenceOptions())
+    )
+    assert windows > 100  # enough pieces that running them all would show
     tokenized = "nerve_stage_duration_seconds_count"
     batches = metric(server, "nerve_batch_requests_count")
-    requests = metric(server, "nerve_batch_requests_sum")
     disconnects = metric(server, "nerve_requests_total", route="/predict", status="499")
-    answered: list[int] = []
     since = len(server.log())
-
-    def long_job() -> None:
-        answered.append(
-            httpx.post(server.url + "/predict", json=long_body, timeout=120).status_code
-        )
-
-    worker = threading.Thread(target=long_job)
     before = metric(server, tokenized, stage="tokenize")
-    worker.start()
-    try:
-        wait_for_metric(server, tokenized, before, stage="tokenize")  # in the model worker
-        sock = raw_request(server, json.dumps({"inputs": [SENTENCE]}).encode())
-        wait_for_metric(server, tokenized, before + 1, stage="tokenize")  # queued behind it
-        assert worker.is_alive(), "the long job finished too early to hold the worker"
-        sock.close()
-        wait_for_log(server, "client disconnected before its response", since)
-    finally:
-        worker.join(120)
-    assert answered == [200]
+    sock = raw_request(server, json.dumps(long_body).encode())
+    wait_for_metric(server, tokenized, before, stage="tokenize")  # handed to the model worker
+    sock.close()
+    wait_for_log(server, "client disconnected before its response", since, timeout=30)
+    time.sleep(1.0)  # let a batch in flight finish
     assert metric(server, "nerve_requests_total", route="/predict", status="499") == disconnects + 1
-    new_batches = metric(server, "nerve_batch_requests_count") - batches
-    new_requests = metric(server, "nerve_batch_requests_sum") - requests
-    assert new_batches >= 1
-    assert new_requests == new_batches, "the disconnected request reached the model"
+    spent = metric(server, "nerve_batch_requests_count") - batches
+    assert spent < windows / 2, f"{spent} batches for a request of {windows} windows"
     assert_still_serving(server)
 
 

@@ -172,4 +172,4 @@ def test_train_refuses_untrainable_families(family_model_dir: Any) -> None:
     from nerve.train.trainer import _base_encoder
 
     with pytest.raises(ModelLoadError, match="cannot be fine-tuned"):
-        _base_encoder(family_model_dir("deberta-v3"), 9, 0.1)
+        _base_encoder(family_model_dir("deberta-v3"), ["O"] * 9, 0.1)

@@ -111,15 +111,18 @@ def window_rules(max_length: int, accepts: Callable[[int, int], bool]) -> Window
 
 
 def engine_window_rules(engine: Engine) -> WindowRules:
-    """``window_rules`` of the engine's own request validation (InferenceOptions, then the
-    text encoder's window settings)."""
+    """``window_rules`` of the server's request validation: the engine's (InferenceOptions,
+    then the text encoder's window settings) and the server's bound on overlapping work
+    (a stride of at most ``MAX_STRIDE_FRACTION`` of a window's content tokens)."""
+    from ..service import MAX_STRIDE_FRACTION
 
     def accepts(window: int, stride: int) -> bool:
         try:
-            engine.text_encoder.settings(InferenceOptions(window=window, stride=stride))
+            length, _ = engine.text_encoder.settings(InferenceOptions(window=window, stride=stride))
         except InvalidInput:
             return False
-        return True
+        content = length - engine.text_encoder.num_specials
+        return stride <= int(content * MAX_STRIDE_FRACTION)
 
     return window_rules(engine.text_encoder.max_length, accepts)
 
@@ -172,7 +175,8 @@ class _Schemas:
             "type": "object",
             "required": ["inputs"],
             "properties": {
-                "inputs": self.texts,
+                # encoderfile answers 422 for an empty text; so does nerve on this route.
+                "inputs": {**self.texts, "items": {**self.text, "minLength": 1}},
                 "metadata": _nullable(
                     {"type": "object", "additionalProperties": {"type": "string"}}
                 ),
@@ -284,7 +288,10 @@ def openapi_document(config: ServerConfig, rules: WindowRules) -> dict[str, Any]
         "/v1/entities": _post("nerve entities, all options", "EntitiesRequest", {"type": "object"}),
         "/model": _get("Model metadata", "application/json", _ref("ModelResponse")),
         "/health": _get(
-            "Liveness: OK while the model worker runs", "text/plain", {"type": "string"}, 503
+            'Liveness: the JSON string "OK!" while the model worker runs (as encoderfile)',
+            "application/json",
+            {"type": "string"},
+            503,
         ),
         "/metrics": _get("Prometheus metrics", "text/plain", {"type": "string"}),
         "/openapi.json": _get("This document", "application/json", {"type": "object"}),
