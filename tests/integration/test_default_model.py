@@ -17,12 +17,12 @@ from nerve.cli.main import main
 from nerve.data.conll import conll_dir
 from nerve.model.resolve import default_model_dir
 
-SHIPPED_F1 = {"eng.testb": 0.8764, "eng.testa": 0.9163}
+SHIPPED_F1 = {"eng.testb": 0.8764, "eng.testa": 0.9175}
 # The same on running text: 32 consecutive sentences per input, run in 128-token windows.
 SHIPPED_RUNNING_TEXT_F1 = 0.8690
 TARGET_F1 = {"eng.testb": 0.875}  # issue #11: on the default path, the shipped files
 # Entity spans on raw text under the pipeline's strategies (nerve eval --aggregation).
-SHIPPED_SPAN_F1 = {"simple": 0.8617, "max": 0.8724}
+SHIPPED_SPAN_F1 = {"simple": 0.8604, "max": 0.8724}
 # The everyday checks (nerve.eval.everyday) the model gets right, under every strategy.
 EVERYDAY_PASSED = 13
 # ORT kernels differ slightly across CPUs/versions; a real regression moves F1 far more.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from nerve.engine.batching import BatchPool, model_batch_tokens
+from nerve.engine.batching import BatchPool, model_batch_tokens, windows_run_alone
 
 
 def test_cpu_backends_get_small_batches_accelerators_the_budget() -> None:
@@ -12,8 +12,9 @@ def test_cpu_backends_get_small_batches_accelerators_the_budget() -> None:
     assert model_batch_tokens("onnx", "cpu", 100) == 100  # the caller's cap still wins
     assert model_batch_tokens("torch", "cuda:0", 16384) == 16384
     assert model_batch_tokens("fake", "cpu", 16384) == 16384
-    # Dynamic int8: one window per call, so no window's scale depends on its batch-mates.
-    assert model_batch_tokens("onnx", "cpu", 16384, "int8") == 1
+    # Dynamic int8: a long text's windows run one per call (their scale then depends on no
+    # batch-mate); float graphs batch everything.
+    assert windows_run_alone("int8") and not windows_run_alone("float32")
 
 
 def test_pool_keeps_order_and_runs_single_batches_inline() -> None:

@@ -110,12 +110,14 @@ def _load_nerve(spec: SystemSpec) -> LoadedSystem:
         "device": engine.backend.device,
         "window": str(spec.window or engine.max_length),
     }
-    if spec.window is None:
-        return LoadedSystem(batch=engine, one=engine, info=info)
-    window = spec.window
+    # The pipeline peer's strategy (simple), so every system does the same work; nerve's own
+    # default (word) adds its punctuation-aware word split to the decode.
+    options: dict[str, object] = {"aggregation_strategy": "simple"}
+    if spec.window is not None:
+        options["window"] = spec.window
 
     def run(texts: str | list[str]) -> object:
-        return engine(texts, window=window)
+        return engine(texts, **options)
 
     return LoadedSystem(batch=run, one=run, info=info)
 

@@ -26,7 +26,14 @@ from ..patterns import Patterns
 from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
-from .batching import BatchPool, budget_batches, model_batch_tokens, packed_batches, pad_rows
+from .batching import (
+    BatchPool,
+    budget_batches,
+    model_batch_tokens,
+    packed_batches,
+    pad_rows,
+    windows_run_alone,
+)
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,8 @@ class Engine:
         self._tokenizer = tokenizer
         # Padded batches: small ones on CPU (cache), run `concurrency` at a time (backends that
         # run single-threaded, like ONNX Runtime here, are data-parallel over the cores).
-        self._batch_tokens = model_batch_tokens(
-            backend.name, backend.device, max_batch_tokens, backend.dtype
-        )
+        self._batch_tokens = model_batch_tokens(backend.name, backend.device, max_batch_tokens)
+        self._long_windows_alone = windows_run_alone(backend.dtype)
         self._pool = BatchPool(int(getattr(backend, "concurrency", 1)))
         # Set by nerve.load: the arguments that load this engine again (see __reduce__).
         self.load_args: dict[str, Any] | None = None
@@ -146,11 +152,15 @@ class Engine:
         checked = check_words(inputs) if presplit else check_texts(inputs)
         return self.text_encoder.encode(checked, options, presplit=presplit)
 
-    def run_windows(self, windows: Sequence[WindowTokens]) -> list[np.ndarray]:
-        """Logits [n_tokens, n_labels] for each window, batched under the token budget."""
+    def run_windows(
+        self, windows: Sequence[WindowTokens], batch_tokens: int | None = None
+    ) -> list[np.ndarray]:
+        """Logits [n_tokens, n_labels] for each window, batched under the token budget
+        (``batch_tokens``, default the engine's; 1: one window per call)."""
         if getattr(self.backend, "packed", False):
             return self._run_packed(windows)
-        batches = budget_batches([len(w) for w in windows], self._batch_tokens)
+        budget = self._batch_tokens if batch_tokens is None else batch_tokens
+        batches = budget_batches([len(w) for w in windows], budget)
 
         def run(batch: list[int]) -> np.ndarray:
             ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
@@ -251,12 +261,29 @@ class Engine:
 
     def _window_logits(self, encoded: Sequence[EncodedText]) -> list[list[np.ndarray]]:
         flat = [w for e in encoded for w in e.windows]
-        flat_logits = self.run_windows(flat)
+        if self._long_windows_alone and any(len(e.windows) > 1 for e in encoded):
+            flat_logits = self._run_long_alone(encoded, flat)
+        else:
+            flat_logits = self.run_windows(flat)
         out, pos = [], 0
         for e in encoded:
             out.append(flat_logits[pos : pos + len(e.windows)])
             pos += len(e.windows)
         return out
+
+    def _run_long_alone(
+        self, encoded: Sequence[EncodedText], flat: list[WindowTokens]
+    ) -> list[np.ndarray]:
+        """Single-window texts batched; each window of a longer text in a call of its own
+        (see ``windows_run_alone``)."""
+        alone = [len(e.windows) > 1 for e in encoded for _ in e.windows]
+        groups = {flag: [i for i, a in enumerate(alone) if a is flag] for flag in (False, True)}
+        out: list[np.ndarray | None] = [None] * len(flat)
+        for flag, indices in groups.items():
+            logits = self.run_windows([flat[i] for i in indices], 1 if flag else None)
+            for i, lg in zip(indices, logits, strict=True):
+                out[i] = lg
+        return out  # type: ignore[return-value]
 
     def predict_words(self, sentences: Sequence[Sequence[str]], **options: Any) -> list[WordLabels]:
         """One label per word of pre-split input (the label of each word's first sub-word)."""
