@@ -13,3 +13,14 @@ class TransformError(NerveError):
     """
 
     code = "transform_error"
+
+
+def require_script(source: object) -> str:
+    """``source`` if it is a non-blank Lua script; otherwise the transform's error.
+
+    Checked where a transform is made, in the server (``LuaTransform``) and in its worker
+    process (``LocalTransform``), so both refuse the same input with the same message.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise TransformError("the transform is empty; give a Lua script or leave it out")
+    return source

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .errors import TransformError
+from .errors import require_script
 from .limits import TransformLimits
 from .ops import TensorOps, check_output
 from .sandbox import MIB, Sandbox
@@ -28,9 +28,7 @@ class LocalTransform:
         limits: TransformLimits | None = None,
         libs: tuple[str, ...] | None = None,
     ) -> None:
-        if not isinstance(source, str) or not source.strip():
-            raise TransformError("the transform is empty; give a Lua script or leave it out")
-        self.source = source
+        self.source = require_script(source)
         self.limits = limits or TransformLimits()
         self._store = TensorStore(self.limits.memory_mb * MIB)
         self._sandbox = Sandbox(TensorOps(self._store), self.limits, libs)

@@ -10,7 +10,7 @@ import weakref
 import lupa.lua54  # noqa: F401 - a missing lupa fails here, in the caller, not in the worker
 import numpy as np
 
-from .errors import TransformError
+from .errors import require_script
 from .limits import TransformLimits
 from .ops import check_output
 from .worker import TransformWorker
@@ -30,9 +30,7 @@ class LuaTransform:
         limits: TransformLimits | None = None,
         libs: tuple[str, ...] | None = None,
     ) -> None:
-        if not isinstance(source, str) or not source.strip():
-            raise TransformError("the transform is empty; give a Lua script or leave it out")
-        self.source = source
+        self.source = require_script(source)
         self.limits = limits or TransformLimits()
         self._lock = threading.Lock()
         self._worker = TransformWorker(source, self.limits, libs)
