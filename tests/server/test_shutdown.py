@@ -4,12 +4,16 @@ process exits 0."""
 from __future__ import annotations
 
 import signal
+import socket
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from nerve.server.runner import _refuse_new_handshakes
 
 from .cases import LONG_TEXT
 from .procs import start_server
@@ -44,6 +48,7 @@ def test_sigterm_lets_the_request_in_flight_finish(
     def slow_request() -> None:
         response = httpx.post(server.url + "/predict_tokens", json=SLOW_BODY, timeout=120)
         outcome["status"] = response.status_code
+        outcome["closes"] = response.headers.get("connection") == "close"
         outcome["texts"] = len(response.json())
         outcome["finished"] = time.monotonic()
 
@@ -65,6 +70,9 @@ def test_sigterm_lets_the_request_in_flight_finish(
             server.stop(signal.SIGKILL)
     assert outcome.get("status") == 200, server.log()
     assert outcome["texts"] == N_TEXTS
+    # An answer sent during the drain says the connection closes after it; without the header
+    # a keep-alive client would send its next request into the close and get a reset.
+    assert outcome["closes"]
     assert outcome["finished"] > signalled  # it really was still running at the signal
     assert code == 0, server.log()
     log = server.log()
@@ -82,3 +90,24 @@ def test_sigint_on_an_idle_server_exits_0(
     )
     assert server.stop(signal.SIGINT) == 0, server.log()
     assert "received SIGINT" in server.log()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="socket filters are Linux's")
+def test_a_closing_listener_completes_no_new_handshake() -> None:
+    """Before the listener closes, its accept queue is emptied; the socket filter makes sure
+    no connection completes after the last accept (it would be reset with its request)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        with socket.socket() as before:
+            before.connect(listener.getsockname())  # queued before: still accepted
+            _refuse_new_handshakes(listener)
+            with socket.socket() as after:
+                after.settimeout(1.0)
+                with pytest.raises(TimeoutError):  # its SYN is dropped: no connection
+                    after.connect(listener.getsockname())
+            listener.setblocking(False)
+            accepted, _ = listener.accept()
+            accepted.close()
+            with pytest.raises(BlockingIOError):
+                listener.accept()

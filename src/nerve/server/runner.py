@@ -94,13 +94,11 @@ class _HttpServer(uvicorn.Server):
         return int(self.servers[0].sockets[0].getsockname()[1])
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.drain.active = True  # new requests on open connections: 503 + Connection: close
+        # From here, new requests on open connections get 503 + Connection: close, and the
+        # answers to requests in flight carry Connection: close (see DrainGate).
+        self.drain.active = True
         await self._stop_accepting()
         state = self.server_state
-        for conn in list(state.connections):
-            cycle = getattr(conn, "cycle", None)
-            if cycle is not None and not cycle.response_complete:
-                cycle.keep_alive = False  # the answer in flight closes its connection
         await self._wait(self._drained, self.deadline.left(self.deadline.abort_margin))
         if state.tasks:
             aborted = self.abort()
@@ -127,11 +125,20 @@ class _HttpServer(uvicorn.Server):
         for them (a client there has sent its request and would get a reset): accept those
         first and answer them like any request during the drain (503 + close)."""
         loop = asyncio.get_running_loop()
+        for server in self.servers:
+            for listener in server.sockets:
+                loop.remove_reader(listener.fileno())  # accept nothing more from here on
+        # asyncio sets up each connection it has just accepted in a task of its own; one that
+        # runs after Server.close() fails to attach to the closed server and its socket is
+        # dropped: a reset for a client that may have sent its request. Let them run first.
+        for _ in range(3):
+            await asyncio.sleep(0)
         queued: list[socket.socket] = []
         for server in self.servers:
             dups = [socket.socket(fileno=os.dup(s.fileno())) for s in server.sockets]
             server.close()
             for listener in dups:
+                _refuse_new_handshakes(listener)
                 listener.setblocking(False)
                 with contextlib.suppress(BlockingIOError, InterruptedError):
                     while True:
@@ -150,6 +157,27 @@ class _HttpServer(uvicorn.Server):
         end = time.monotonic() + seconds
         while not done() and not self.force_exit and time.monotonic() < end:
             await asyncio.sleep(0.02)
+
+
+def _refuse_new_handshakes(listener: socket.socket) -> None:
+    """Make the kernel drop every packet that would complete a new connection on this
+    listener (a socket filter that accepts nothing), so the accept queue can be emptied before
+    the listener closes: a connection that completed after the last accept would be reset
+    with its request unread. A client whose SYN was dropped retries, finds the listener
+    closed, and sees a refused connection: nothing was sent. Linux only; elsewhere the short
+    window between the last accept and the close remains."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import struct
+
+    drop_all = (ctypes.c_uint64 * 1)(0x0006)  # BPF_RET | BPF_K, 0: keep 0 bytes = drop
+    program = struct.pack("HL", 1, ctypes.addressof(drop_all))  # struct sock_fprog
+    with contextlib.suppress(OSError):
+        listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, program)
+
+
+SO_ATTACH_FILTER = 26
 
 
 def load_engine(config: ServerConfig) -> Engine:
