@@ -87,9 +87,9 @@ class HeldModel:
         self.engine = engine
         self.gate = threading.Event()
 
-    def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
         self.gate.wait(30)
-        return self.engine.run_windows(windows)
+        return self.engine.run_windows(windows, spread=spread)
 
 
 def test_work_beyond_the_queue_bound_gets_429_at_once(engine: Engine) -> None:

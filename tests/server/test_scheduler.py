@@ -99,6 +99,13 @@ def test_take_pieces_counts_padding_to_the_longest_window() -> None:
     assert [p.stop - p.start for p in pieces] == [1]
 
 
+def test_take_pieces_counts_real_tokens_for_a_runner_that_sorts() -> None:
+    jobs = jobs_of((1, 10), (1, 40), (1, 20))
+    # Unpadded: 10 + 40 = 50 fits 60, a third window (70) does not.
+    pieces = take_pieces(jobs, 60, padded=False)
+    assert [p.stop - p.start for p in pieces] == [1, 1]
+
+
 def test_take_pieces_always_takes_one_window_even_over_budget() -> None:
     pieces = take_pieces(jobs_of((8, 100), (1, 5)), 50)
     assert [(p.job.rows, p.stop - p.start) for p in pieces] == [(8, 1)]

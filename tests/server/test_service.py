@@ -40,11 +40,11 @@ class CrashOnce:
         self.engine = engine
         self.crashed = False
 
-    def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("CUDA error: secret internal detail")
-        return self.engine.run_windows(windows)
+        return self.engine.run_windows(windows, spread=spread)
 
 
 def test_model_crash_is_a_500_for_that_request_only(engine: Engine) -> None:
@@ -79,11 +79,11 @@ class Gated:
         self.busy = threading.Event()
         self.seen: list[int] = []
 
-    def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
         self.seen.extend(len(w) for w in windows)
         self.busy.set()
         self.release.wait(10)
-        return self.engine.run_windows(windows)
+        return self.engine.run_windows(windows, spread=spread)
 
 
 def test_cancelled_request_never_reaches_the_model(engine: Engine) -> None:

@@ -313,3 +313,16 @@ def test_word_strategy_over_windows_groups_the_stitched_tokens_once(
     raw = engine(text, aggregation_strategy="word", raw_scores=True, **options).entities
     assert [e.start for e in raw] == [e.start for e in got]
     assert all(e.raw is not None and len(e.raw) == len(engine.labels) for e in raw)
+
+
+def test_spread_batches_give_the_same_logits(onnx_model_dir: Path) -> None:
+    """The server's grouping by length (spread) changes only how windows share model calls."""
+    engine = nerve.load(onnx_model_dir, backend="onnx", threads=2)
+    encoded = engine.tokenize(TRICKY_TEXTS * 3 + [LONG_TEXT], nerve.engine.core.options_from({}))
+    windows = [w for e in encoded for w in e.windows]
+    plain = engine.run_windows(windows)
+    spread = engine.run_windows(windows, spread=True)
+    assert len(plain) == len(spread) == len(windows)
+    for a, b, w in zip(plain, spread, windows, strict=True):
+        assert a.shape == b.shape == (len(w), len(engine.labels))
+        np.testing.assert_allclose(a, b, atol=1e-4)

@@ -90,7 +90,7 @@ EXCLUDES = (
 )
 # Loaded by name at run time (uvicorn picks its protocol and loop implementations by string).
 HIDDEN_IMPORTS = (
-    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.http.httptools_impl",
     "uvicorn.protocols.websockets.auto",
     "uvicorn.lifespan.on",
     "uvicorn.loops.asyncio",

@@ -90,6 +90,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument(
         "--server-args", default="", help="--server-load: extra `nerve serve` flags, quoted"
     )
+    p.add_argument(
+        "--load-generator",
+        choices=("threads", "wrk"),
+        default="threads",
+        help="--server-load: Python client threads (latency at low load), or wrk (saturation; "
+        "also times the in-process engine on the same sentences for the ratio)",
+    )
     p.set_defaults(run=run)
 
 
@@ -101,6 +108,22 @@ def _run_server_load(args: argparse.Namespace) -> int:
 
     texts = short_texts(read_sentences(args.conll or default_conll_file()), args.limit or 1000)
     device_args = ["--device", args.device] if args.device != "cpu" else []
+    if args.load_generator == "wrk":
+        from ..bench.wrk_load import run_wrk_load
+
+        wrk_report = run_wrk_load(
+            texts,
+            model=args.model,
+            connections=args.clients,
+            seconds=args.seconds,
+            server_args=[*device_args, *shlex.split(args.server_args)],
+        )
+        if args.json:
+            json.dump(wrk_report.to_dict(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            print(wrk_report.format())
+        return 0 if wrk_report.requests else 1
     report = run_server_load(
         texts,
         model=args.model,

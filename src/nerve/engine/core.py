@@ -32,6 +32,7 @@ from .batching import (
     model_batch_tokens,
     packed_batches,
     pad_rows,
+    spread_batches,
     windows_run_alone,
 )
 
@@ -153,14 +154,20 @@ class Engine:
         return self.text_encoder.encode(checked, options, presplit=presplit)
 
     def run_windows(
-        self, windows: Sequence[WindowTokens], batch_tokens: int | None = None
+        self,
+        windows: Sequence[WindowTokens],
+        batch_tokens: int | None = None,
+        spread: bool = False,
     ) -> list[np.ndarray]:
         """Logits [n_tokens, n_labels] for each window, batched under the token budget
-        (``batch_tokens``, default the engine's; 1: one window per call)."""
+        (``batch_tokens``, default the engine's; 1: one window per call). ``spread``: windows
+        grouped by length for the backend's sessions to share (see ``spread_batches``)."""
         if getattr(self.backend, "packed", False):
             return self._run_packed(windows)
         budget = self._batch_tokens if batch_tokens is None else batch_tokens
-        batches = budget_batches([len(w) for w in windows], budget)
+        lengths = [len(w) for w in windows]
+        batching = spread_batches if spread else budget_batches
+        batches = batching(lengths, budget)
 
         def run(batch: list[int]) -> np.ndarray:
             ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
@@ -77,15 +79,28 @@ class ServerMetrics:
             "Inference requests admitted and not finished.",
             registry=reg,
         )
-        for stage in STAGES:  # expose every stage from the start, even before traffic
-            self.stage_seconds.labels(stage=stage)
+        # Labelled children, looked up once: ``labels()`` takes a lock and validates its
+        # arguments on every call, six times a request.
+        self._stages = {stage: self.stage_seconds.labels(stage=stage) for stage in STAGES}
+        self._counts: dict[tuple[str, str], Any] = {}
+        self._latencies: dict[str, Any] = {}
 
     def observe_request(self, route: str, status: int | str, seconds: float) -> None:
-        self.requests.labels(route=route, status=str(status)).inc()
-        self.request_seconds.labels(route=route).observe(seconds)
+        key = (route, str(status))
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = self.requests.labels(route=route, status=key[1])
+        count.inc()
+        latency = self._latencies.get(route)
+        if latency is None:
+            latency = self._latencies[route] = self.request_seconds.labels(route=route)
+        latency.observe(seconds)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
-        self.stage_seconds.labels(stage=stage).observe(seconds)
+        child = self._stages.get(stage)
+        if child is None:
+            child = self._stages[stage] = self.stage_seconds.labels(stage=stage)
+        child.observe(seconds)
 
     # -- BatchObserver -----------------------------------------------------------------------
     def on_batch(self, stats: BatchStats) -> None:

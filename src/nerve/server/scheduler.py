@@ -146,13 +146,16 @@ class BatchObserver(Protocol):
     def on_queue_depth(self, depth: int) -> None: ...
 
 
-def take_pieces(jobs: deque[Job], budget: int) -> list[Piece]:
-    """One batch: a window from each job in turn, round after round, while the padded batch
-    (rows x longest window) fits ``budget``; the first window is always taken. ``jobs`` is
-    rotated so that the next batch starts with the first job this one had no room for.
-    Cancelled jobs are not in ``jobs`` (the worker drops them first)."""
+def take_pieces(jobs: deque[Job], budget: int, padded: bool = True) -> list[Piece]:
+    """One batch: a window from each job in turn, round after round, while the batch fits
+    ``budget``; the first window is always taken. The batch's size is its padded size (rows x
+    longest window: what a batch run as one tensor computes), or with ``padded=False`` its
+    real tokens (for a model runner that sorts windows by length and cuts them into batches
+    of its own, where padding stays small). ``jobs`` is rotated so that the next batch starts
+    with the first job this one had no room for. Cancelled jobs are not in ``jobs`` (the
+    worker drops them first)."""
     taken: dict[int, int] = {}  # index in jobs -> windows taken
-    rows = width = 0
+    rows = width = tokens = 0
     stop_at: int | None = None
     progress = True
     while progress and stop_at is None:
@@ -161,12 +164,14 @@ def take_pieces(jobs: deque[Job], budget: int) -> list[Piece]:
             nxt = job.done + taken.get(i, 0)
             if nxt >= job.rows:
                 continue
-            new_rows, new_width = rows + 1, max(width, len(job.windows[nxt]))
-            if rows and new_rows * new_width > budget:
+            length = len(job.windows[nxt])
+            new_rows, new_width, new_tokens = rows + 1, max(width, length), tokens + length
+            size = new_rows * new_width if padded else new_tokens
+            if rows and size > budget:
                 stop_at = i
                 break
             taken[i] = taken.get(i, 0) + 1
-            rows, width = new_rows, new_width
+            rows, width, tokens = new_rows, new_width, new_tokens
             progress = True
     pieces = [Piece(jobs[i], jobs[i].done, jobs[i].done + n) for i, n in sorted(taken.items())]
     if stop_at:
@@ -186,9 +191,11 @@ class ModelWorker:
         clock: Callable[[], float] = time.monotonic,
         max_queued_tokens: int | None = None,
         max_queue_seconds: float | None = None,
+        padded_budget: bool = True,
     ) -> None:
         self._run_windows = run_windows
         self._budget = max_batch_tokens
+        self._padded_budget = padded_budget  # see take_pieces
         self._observer = observer
         self._clock = clock
         self._max_queued = max_queued_tokens
@@ -318,7 +325,7 @@ class ModelWorker:
                 if self._closing:
                     return None  # closing and drained
                 self._cond.wait()
-            pieces = take_pieces(self._jobs, self._budget)
+            pieces = take_pieces(self._jobs, self._budget, self._padded_budget)
             self._queued_tokens -= sum(p.tokens for p in pieces)
             depth = len(self._jobs)
         self._report_depth(depth)

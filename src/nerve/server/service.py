@@ -27,12 +27,14 @@ from ..engine.core import Engine
 from ..errors import InvalidInput, Overloaded
 from ..text.encode import EncodedText
 from ..types import InferenceOptions, TextResult, WordLabels
+from .cancelling import CancelTrigger
 from .config import ServerConfig
 from .errors import InputTooLarge, RequestTimeout, RequestTooLarge, TooManyInputs, Unavailable
 from .metrics import ServerMetrics
 from .pool import BoundedPool
 from .scheduler import Admission, JobResult, ModelWorker
 from .tracing import RequestTrace, RequestTracer, now_ns
+from .wakeups import ResultDelivery
 
 # On CPU a batch of 512 tokens (the engine's own CPU batch for ONNX) takes ~0.05-0.2 s on 2
 # cores: a sentence that arrives behind a large document waits about that long (the scheduler
@@ -41,6 +43,11 @@ CPU_FAIR_BATCH_TOKENS = 512
 # Windows overlap by ``stride`` tokens; past half the window's content, each token is computed
 # more than twice (window 128, stride 125: 40x), so the server refuses such settings.
 MAX_STRIDE_FRACTION = 0.5
+# A request of at most this many characters is tokenized and decoded on the event loop: that
+# takes ~0.1 ms, less than handing it to a pool thread and back (two wake-ups of the loop and
+# a GIL hand-off each way), which cost the server a third of its one-sentence throughput.
+# Larger requests go to the pool, so the loop never stalls on one.
+INLINE_CHARS = 2048
 # Large bodies are parsed one at a time (json.loads holds the GIL): a few may wait, more get 429.
 PARSE_WORKERS = 1
 PARSE_BACKLOG = 4
@@ -65,13 +72,20 @@ class InferenceService:
         self.metrics = metrics
         self.tracer = tracer or RequestTracer()  # no-op unless --enable-otel
         self._admission = Admission(config.max_concurrent_requests)
+        # On CPU the engine sorts a batch's windows by length and spreads them over its
+        # sessions (one per core): what arrived during the last batch runs on every core, with
+        # little padding, so the scheduler counts a batch's real tokens. An accelerator runs
+        # the batch as one padded tensor, which the scheduler counts as such.
+        spread = _on_cpu(engine)
         self._worker = ModelWorker(
-            engine.run_windows,
+            functools.partial(engine.run_windows, spread=spread),
             fair_batch_tokens(engine, config),
             observer=metrics,
             max_queued_tokens=config.max_queued_tokens,
             max_queue_seconds=config.request_timeout / 2,
+            padded_budget=not spread,
         )
+        self._results = ResultDelivery()
         # Tokenizer (Rust, releases the GIL) and numpy decoding; a few threads keep them busy
         # while the model worker runs the previous batch. Each admitted request has at most one
         # task here at a time, so the backlog bound is a backstop, not a limit that bites.
@@ -125,15 +139,15 @@ class InferenceService:
     # -- inference -------------------------------------------------------------------------
     async def entities(self, texts: Sequence[str], options: InferenceOptions) -> list[TextResult]:
         """Entities of each text (any aggregation strategy, options as the engine takes them)."""
-        self._check_inputs(texts)
-        return await self._run(texts, self._effective(options), False, self._decode_texts)
+        chars = self._check_inputs(texts)
+        return await self._run(texts, self._effective(options), False, self._decode_texts, chars)
 
     async def words(
         self, sentences: Sequence[Sequence[str]], options: InferenceOptions
     ) -> list[WordLabels]:
         """One label per word of pre-split input."""
-        self._check_inputs([" ".join(words) for words in sentences])
-        return await self._run(sentences, self._effective(options), True, self._decode_words)
+        chars = self._check_inputs([" ".join(words) for words in sentences])
+        return await self._run(sentences, self._effective(options), True, self._decode_words, chars)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU work (rendering big responses) off the event loop."""
@@ -150,7 +164,8 @@ class InferenceService:
             return dataclasses.replace(options, allow_windows=False)
         return options
 
-    def _check_inputs(self, texts: Sequence[str]) -> None:
+    def _check_inputs(self, texts: Sequence[str]) -> int:
+        """Refuse inputs over the limits; their characters in all."""
         if not texts:
             raise InvalidInput("inputs must hold at least one text")
         limit = self.config.max_client_batch_size
@@ -167,6 +182,7 @@ class InferenceService:
                     "(--max-input-chars)"
                 )
             _check_unicode(i, text)
+        return sum(len(text) for text in texts)
 
     async def _run(
         self,
@@ -174,20 +190,27 @@ class InferenceService:
         options: InferenceOptions,
         presplit: bool,
         decode: Decoder[T],
+        chars: int,
     ) -> list[T]:
         async with self._admitted():
             self._check_windows(options)
             if self._worker.full:
                 raise self._queue_full()
+            timeout = CancelTrigger()
+            timer = asyncio.get_running_loop().call_later(self.config.request_timeout, timeout.fire)
             try:
                 with self.tracer.request("words" if presplit else "entities", len(inputs)) as trace:
-                    pipeline = self._pipeline(inputs, options, presplit, decode, trace)
-                    return await asyncio.wait_for(pipeline, self.config.request_timeout)
-            except asyncio.TimeoutError:
+                    inline = chars <= INLINE_CHARS
+                    return await self._pipeline(inputs, options, presplit, decode, trace, inline)
+            except asyncio.CancelledError as cancelled:
+                if not timeout.caused(cancelled):
+                    raise
                 raise RequestTimeout(
                     f"the request took longer than {self.config.request_timeout:g} s "
                     "(--request-timeout)"
                 ) from None
+            finally:
+                timer.cancel()
 
     def _check_windows(self, options: InferenceOptions) -> None:
         """Refuse window/stride settings whose overlap multiplies the model's work."""
@@ -233,13 +256,14 @@ class InferenceService:
         presplit: bool,
         decode: Decoder[T],
         trace: RequestTrace,
+        inline: bool,
     ) -> list[T]:
         tokenize = functools.partial(self.engine.tokenize, inputs, options, presplit=presplit)
-        encoded = await self._timed("tokenize", tokenize, trace)
+        encoded = await self._timed("tokenize", tokenize, trace, inline)
         flat = [w for e in encoded for w in e.windows]
         self._check_work(sum(len(w) for w in flat), len(flat))
         submitted = now_ns()
-        result: JobResult = await asyncio.wrap_future(self._worker.submit(flat))
+        result: JobResult = await self._results.wrap(self._worker.submit(flat))
         self.metrics.observe_stage("queue", result.queue_seconds)
         self.metrics.observe_stage("model", result.model_seconds)
         queued_until = submitted + int(result.queue_seconds * 1e9)
@@ -247,9 +271,9 @@ class InferenceService:
         trace.stage("model", queued_until, queued_until + int(result.model_seconds * 1e9))
         per_text = _split(result.logits, [len(e.windows) for e in encoded])
         decoding = functools.partial(decode, encoded, per_text, options)
-        return await self._timed("decode", decoding, trace)
+        return await self._timed("decode", decoding, trace, inline)
 
-    async def _timed(self, stage: str, fn: Callable[[], T], trace: RequestTrace) -> T:
+    async def _timed(self, stage: str, fn: Callable[[], T], trace: RequestTrace, inline: bool) -> T:
         def run() -> T:
             # Timed inside the pool thread: the stage's own cost, not the wait for a thread.
             started = time.perf_counter()
@@ -260,6 +284,8 @@ class InferenceService:
                 self.metrics.observe_stage(stage, time.perf_counter() - started)
                 trace.stage(stage, started_ns, now_ns())
 
+        if inline:
+            return run()
         return await self._cpu.run(run)
 
     def _decode_texts(
@@ -281,10 +307,21 @@ class InferenceService:
 
 
 def fair_batch_tokens(engine: Engine, config: ServerConfig) -> int:
-    """The scheduler's padded-token budget per batch (see ``CPU_FAIR_BATCH_TOKENS``)."""
-    if str(engine.backend.device).startswith("cpu"):
-        return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS)
+    """The scheduler's padded-token budget per batch (see ``CPU_FAIR_BATCH_TOKENS``).
+
+    On CPU the engine runs its batches of ``CPU_FAIR_BATCH_TOKENS`` on as many cores as its
+    backend has sessions; a server batch of one such batch used one core and left the other
+    idle (the model ran at half the engine's speed). A batch of one per session keeps every
+    core busy and takes the same wall time, so a sentence's wait behind a large document does
+    not grow."""
+    if _on_cpu(engine):
+        sessions = max(1, int(getattr(engine.backend, "concurrency", 1)))
+        return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS * sessions)
     return config.max_batch_tokens
+
+
+def _on_cpu(engine: Engine) -> bool:
+    return str(engine.backend.device).startswith("cpu")
 
 
 def _split(flat: list[np.ndarray], counts: Sequence[int]) -> list[list[np.ndarray]]:

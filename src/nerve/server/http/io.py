@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from ..cancelling import CancelTrigger
 from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 from ..service import InferenceService
 
@@ -155,23 +156,21 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     Once the body is fully read, the ASGI ``receive`` channel only yields when the client
     disconnects, so watching it costs nothing while the request runs.
     """
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
+    gone = CancelTrigger()
+    watcher = asyncio.ensure_future(_disconnected(request, gone))
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()  # the handler itself was cancelled (forced shutdown): take work along
-        raise
+        return await work
+    except asyncio.CancelledError as cancelled:
+        if gone.caused(cancelled):
+            raise ClientDisconnected() from None
+        raise  # the handler itself was cancelled (forced shutdown): the work goes with it
     finally:
         watcher.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    raise ClientDisconnected()
 
 
-async def _disconnected(request: Request) -> None:
+async def _disconnected(request: Request, gone: CancelTrigger) -> None:
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
+            gone.fire()
             return

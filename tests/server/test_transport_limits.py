@@ -1,0 +1,60 @@
+"""The HTTP protocol layer's own limits (nerve.server.http.transport) against the real
+server: an over-size request head gets 431 and the connection closes; a keep-alive connection
+carries request after request; the server serves on."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+
+from nerve.server.http.transport import MAX_HEAD_BYTES
+
+from .procs import ServerProcess
+
+
+def _exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(data)
+        chunks = []
+        while chunk := conn.recv(65536):  # the server closes after its answer
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_an_oversize_request_head_gets_431_and_a_close(server: ServerProcess) -> None:
+    filler = b"x" * (MAX_HEAD_BYTES + 1024)
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + filler + b"\r\n\r\n"
+    answer = _exchange(server.http_port, head)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert b"connection: close" in rest.lower()
+    body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+    assert body["error"]["code"] == "headers_too_large"
+    assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_a_head_just_under_the_cap_is_served(server: ServerProcess) -> None:
+    filler = b"x" * (MAX_HEAD_BYTES - 200)
+    head = (
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Filler: "
+        + filler
+        + b"\r\n\r\n"
+    )
+    assert _exchange(server.http_port, head).startswith(b"HTTP/1.1 200 ")
+
+
+def test_keep_alive_carries_many_requests_on_one_connection(server: ServerProcess) -> None:
+    body = json.dumps({"inputs": [["Angela Merkel visited Paris."]]}).encode()
+    request = (
+        b"POST /predict_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    last = request.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n")
+    # Five requests pipelined in one write, the last asking to close: five answers, in order.
+    answer = _exchange(server.http_port, request * 4 + last)
+    assert answer.count(b"HTTP/1.1 200 OK") == 5
