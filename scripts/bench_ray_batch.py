@@ -6,7 +6,8 @@ configuration ``--repeats`` times interleaved, and prints the job time of each r
 ``_SUCCESS``: planning and Ray connection excluded, actor start and model loads included)
 and the ratios. Usage:
 
-    python scripts/bench_ray_batch.py --conll ../shared/data/conll2003 --repeats 1
+    python scripts/bench_ray_batch.py --conll ../shared/data/conll2003 --copies 10 \
+        --shard-rows 2000 --repeats 2
 """
 
 from __future__ import annotations
@@ -67,10 +68,16 @@ def main() -> None:
     p.add_argument("--sentences-per-doc", type=int, default=1)
     p.add_argument("--shard-rows", type=int, default=250)
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="repeat the corpus (distinct ids) so that compute, not actor start, dominates",
+    )
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="nerve-ray-bench-"))
     corpus = root / "corpus.jsonl"
-    docs = conll_documents(args.conll, args.sentences_per_doc)
+    docs = conll_documents(args.conll, args.sentences_per_doc) * max(1, args.copies)
     corpus.write_text("".join(json.dumps({"id": i, "text": d}) + "\n" for i, d in enumerate(docs)))
     cluster = LocalCluster(root / "c", cluster_env(ROOT / "tests", ROOT / "src"))
     (root / "c").mkdir()

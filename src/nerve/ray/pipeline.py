@@ -1,17 +1,22 @@
 """``nerve batch --ray``: the job's shards as a Ray Data pipeline.
 
-    shards → read (tasks) → tag (map_batches over an actor pool of engines) → write (tasks)
+    shards → an actor pool of engines: each call reads one shard, tags it and writes it
 
-Each actor loads the model once. The stages run the very functions of a local run on the
-very same shards, so the output is byte-identical to it. Faults: Ray retries a task whose
-worker died and restarts a dead actor (its shard is tagged again); a shard's files are
-written under temporary names and renamed, so a retried shard replaces, never duplicates.
+Each actor loads the model once. It runs the very functions of a local run on the very same
+shards, so the output is byte-identical to it. Faults: Ray Data restarts a dead actor (on
+another node if its node is gone) and gives it the shard again; a shard's files are written
+under temporary names and renamed, so a retried shard replaces, never duplicates.
+
+Why one stage and not read tasks → actors → write tasks: every stage costs Ray a scheduled
+call per shard, and separate read and write tasks also carry the shard's records and results
+through the object store. Measured on an idle 2-core machine (BENCHMARKS.md), the three
+stages made a 1-worker job 3.6× slower than the local engine. Reading and writing a shard are
+small next to tagging it, so the actor does them on the core it already holds.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from typing import Any
 
 import numpy as np
@@ -24,42 +29,25 @@ from ..batch.tagging import tag_records
 from ..errors import NerveError
 from ..loader import load
 
-# Reading and writing are I/O: they reserve no CPU, so that engine actors can take every
-# core (and a job still runs when a dead node's actor restarts on the last free core). A task
-# that reserves nothing is never held back by Ray, so their concurrency is capped instead
-# (else Ray Data starts a worker process per pending shard).
-# Retries are Ray Data's defaults: tasks are retried and pool actors restarted without limit
-# when their worker or node dies.
-IO_CPUS = 0
 
+class ShardJob:
+    """One engine per actor, loaded once; reads, tags and writes whole shards (a batch is
+    one shard) and returns each shard's stats."""
 
-def _read(row: dict[str, Any], text_field: str) -> dict[str, Any]:
-    shard = Shard.from_json(json.loads(row["shard"]))
-    return {"shard": row["shard"], "records": pickle.dumps(read_shard(shard, text_field))}
-
-
-class ShardTagger:
-    """One engine per actor, loaded once; tags whole shards (a batch is one shard)."""
-
-    def __init__(self, load_args: dict[str, Any], options: dict[str, Any], id_field: str):
-        self.engine = load(**load_args)
-        self.options = options
-        self.id_field = id_field
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.engine = load(**spec["load_args"])
+        self.spec = spec
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        outputs = [
-            pickle.dumps(
-                tag_records(self.engine, pickle.loads(records), self.options, self.id_field)
-            )
-            for records in batch["records"]
-        ]
-        return {"shard": list(batch["shard"]), "output": outputs}
-
-
-def _write(row: dict[str, Any], output: str, fmt: str) -> dict[str, Any]:
-    shard = Shard.from_json(json.loads(row["shard"]))
-    stats = write_shard(output, shard.name, fmt, pickle.loads(row["output"]))
-    return {"shard": shard.name, "stats": json.dumps(stats)}
+        spec = self.spec
+        stats = []
+        for shard_json in batch["shard"]:
+            shard = Shard.from_json(json.loads(shard_json))
+            records = read_shard(shard, spec["text_field"])
+            tagged = tag_records(self.engine, records, spec["options"], spec["id_field"])
+            written = write_shard(spec["output"], shard.name, spec["format"], tagged)
+            stats.append(json.dumps(written))
+        return {"stats": stats}
 
 
 def build_pipeline(
@@ -75,33 +63,26 @@ def build_pipeline(
         [{"shard": json.dumps(s.to_json())} for s in shards],
         override_num_blocks=max(1, len(shards)),
     )
-    io_tasks = workers + 1  # enough to keep every actor fed
-    ds = ds.map(
-        _read,
-        fn_kwargs={"text_field": spec.text_field},
-        num_cpus=IO_CPUS,
-        concurrency=io_tasks,
-    )
     load_args = {**spec.load_args, "threads": max(1, int(cpus_per_worker))}
     if gpus_per_worker > 0:
         load_args["device"] = "cuda"
-    ds = ds.map_batches(
-        ShardTagger,
+    actor_spec = {
+        "load_args": load_args,
+        "options": spec.options,
+        "id_field": spec.id_field,
+        "text_field": spec.text_field,
+        "output": spec.output,
+        "format": spec.format,
+    }
+    # Retries are Ray Data's defaults: pool actors are restarted without limit when their
+    # worker or node dies, and the shard they held is given to another.
+    return ds.map_batches(
+        ShardJob,
         batch_size=1,
-        fn_constructor_kwargs={
-            "load_args": load_args,
-            "options": spec.options,
-            "id_field": spec.id_field,
-        },
+        fn_constructor_kwargs={"spec": actor_spec},
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=cpus_per_worker,
         num_gpus=gpus_per_worker,
-    )
-    return ds.map(
-        _write,
-        fn_kwargs={"output": spec.output, "fmt": spec.format},
-        num_cpus=IO_CPUS,
-        concurrency=io_tasks,
     )
 
 
