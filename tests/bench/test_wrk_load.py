@@ -82,3 +82,4 @@ def test_a_real_wrk_run_against_the_real_server(tiny_model_dir: Any, tmp_path: P
     assert 0 < report.p50_ms <= report.p99_ms
     assert report.engine_sentences_per_s and report.engine_sentences_per_s > 0
     assert report.ratio is not None and report.ratio > 0
+    assert report.engine_one_by_one_per_s and report.engine_one_by_one_per_s > 0

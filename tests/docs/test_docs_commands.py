@@ -97,6 +97,11 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
         "tests/build/test_build_cli_api.py",
     ),
     (
+        re.compile(r"^gpu\.md:\d+: "),
+        "prepares and runs a GPU slot (downloads wheels, copies the data aside, needs a GPU); "
+        "the rehearsal on CPU is tests/bench/test_gpu_check.py",
+    ),
+    (
         re.compile(r"^build\.md:\d+: curl "),
         "an executable built from dslim/bert-base-NER (illustrative values); the same route "
         "is checked on server.md's example and by tests/build/test_executable.py",

@@ -38,6 +38,7 @@ class WrkReport:
     non_2xx: int
     socket_errors: int
     engine_sentences_per_s: float | None = None  # the in-process engine, same texts, same run
+    engine_one_by_one_per_s: float | None = None  # the same, one call per sentence
     cpu: str = ""
 
     @property
@@ -60,6 +61,12 @@ class WrkReport:
             line += (
                 f"\nengine in process, same sentences: {self.engine_sentences_per_s:,.0f} "
                 f"sentences/s; server / engine = {self.ratio:.2f}"
+            )
+        if self.engine_one_by_one_per_s:
+            line += (
+                f"\nengine in process, one call per sentence: "
+                f"{self.engine_one_by_one_per_s:,.0f} sentences/s; server / that = "
+                f"{self.requests_per_s / self.engine_one_by_one_per_s:.2f}"
             )
         if self.cpu:
             line += f"\nCPU: {self.cpu}"
@@ -128,19 +135,27 @@ def parse_wrk(output: str, connections: int, seconds: float) -> WrkReport:
     )
 
 
-def engine_sentences_per_s(model: str | None, texts: Sequence[str], repeats: int = 3) -> float:
-    """The in-process engine over ``texts`` (its own batching, ``simple`` aggregation, the
-    server's defaults otherwise): median sentences/s of ``repeats`` timed runs."""
+def engine_sentences_per_s(
+    model: str | None, texts: Sequence[str], repeats: int = 3
+) -> tuple[float, float]:
+    """The in-process engine over ``texts`` (``simple`` aggregation, the server's defaults
+    otherwise): median sentences/s of ``repeats`` timed runs with the engine's own batching
+    (all texts in one call), and of one call per sentence (what a caller without batching
+    gets; the server's clients each send one)."""
     from ..loader import load
 
     engine = load(model)
     engine(list(texts[:64]), aggregation_strategy="simple")  # warm-up
-    rates = []
+    batched, one_by_one = [], []
     for _ in range(repeats):
         started = time.perf_counter()
         engine(list(texts), aggregation_strategy="simple")
-        rates.append(len(texts) / (time.perf_counter() - started))
-    return statistics.median(rates)
+        batched.append(len(texts) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for text in texts:
+            engine(text, aggregation_strategy="simple")
+        one_by_one.append(len(texts) / (time.perf_counter() - started))
+    return statistics.median(batched), statistics.median(one_by_one)
 
 
 def run_wrk_load(
@@ -163,7 +178,7 @@ def run_wrk_load(
         raise ServerLoadError(f"--clients must be a positive integer, got {connections}")
     if not seconds >= 1:
         raise ServerLoadError(f"--seconds must be at least 1 with wrk, got {seconds}")
-    engine_rate = engine_sentences_per_s(model, texts) if with_engine else None
+    engine_rates = engine_sentences_per_s(model, texts) if with_engine else (None, None)
     port = _free_port()
     work = Path(log_dir or tempfile.mkdtemp(prefix="nerve-wrk-"))
     script = work / "sentences.lua"
@@ -188,7 +203,7 @@ def run_wrk_load(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    report.engine_sentences_per_s = engine_rate
+    report.engine_sentences_per_s, report.engine_one_by_one_per_s = engine_rates
     report.cpu = cpu_model()
     return report
 

@@ -123,6 +123,13 @@ class Engine:
 
     # -- facts -------------------------------------------------------------------------
     @property
+    def long_windows_alone(self) -> bool:
+        """Whether the windows of a text longer than one window run one per model call (see
+        ``windows_run_alone``): a caller batching windows itself must do the same to get this
+        engine's answers."""
+        return self._long_windows_alone
+
+    @property
     def labels(self) -> tuple[str, ...]:
         return self.spec.labels
 
@@ -158,16 +165,22 @@ class Engine:
         windows: Sequence[WindowTokens],
         batch_tokens: int | None = None,
         spread: bool = False,
+        alone: Sequence[bool] | None = None,
     ) -> list[np.ndarray]:
         """Logits [n_tokens, n_labels] for each window, batched under the token budget
         (``batch_tokens``, default the engine's; 1: one window per call). ``spread``: windows
-        grouped by length for the backend's sessions to share (see ``spread_batches``)."""
+        grouped by length for the backend's sessions to share (see ``spread_batches``).
+        ``alone``: per window, whether it runs in a call of its own (the windows of a long
+        text on an int8 graph, see ``windows_run_alone``; the server passes this)."""
         if getattr(self.backend, "packed", False):
             return self._run_packed(windows)
         budget = self._batch_tokens if batch_tokens is None else batch_tokens
-        lengths = [len(w) for w in windows]
+        shared = [i for i in range(len(windows)) if not (alone and alone[i])]
+        lengths = [len(windows[i]) for i in shared]
         batching = spread_batches if spread else budget_batches
-        batches = batching(lengths, budget)
+        batches = [[shared[j] for j in batch] for batch in batching(lengths, budget)]
+        if alone:
+            batches += [[i] for i in range(len(windows)) if alone[i]]
 
         def run(batch: list[int]) -> np.ndarray:
             ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
@@ -283,14 +296,9 @@ class Engine:
     ) -> list[np.ndarray]:
         """Single-window texts batched; each window of a longer text in a call of its own
         (see ``windows_run_alone``)."""
-        alone = [len(e.windows) > 1 for e in encoded for _ in e.windows]
-        groups = {flag: [i for i, a in enumerate(alone) if a is flag] for flag in (False, True)}
-        out: list[np.ndarray | None] = [None] * len(flat)
-        for flag, indices in groups.items():
-            logits = self.run_windows([flat[i] for i in indices], 1 if flag else None)
-            for i, lg in zip(indices, logits, strict=True):
-                out[i] = lg
-        return out  # type: ignore[return-value]
+        return self.run_windows(
+            flat, alone=[len(e.windows) > 1 for e in encoded for _ in e.windows]
+        )
 
     def predict_words(self, sentences: Sequence[Sequence[str]], **options: Any) -> list[WordLabels]:
         """One label per word of pre-split input (the label of each word's first sub-word)."""

@@ -47,8 +47,14 @@ from .errors import ModelFailure, Unavailable
 
 log = logging.getLogger(__name__)
 
-# windows → logits [n_tokens, n_labels] per window (``Engine.run_windows``).
-RunWindows = Callable[[list[WindowTokens]], list[np.ndarray]]
+
+class RunWindows(Protocol):
+    """windows → logits [n_tokens, n_labels] per window (``Engine.run_windows``); ``alone``
+    marks windows that run in a model call of their own."""
+
+    def __call__(
+        self, windows: list[WindowTokens], *, alone: Sequence[bool] | None = None
+    ) -> list[np.ndarray]: ...
 
 
 class Admission:
@@ -94,6 +100,9 @@ class Job:
 
     windows: Sequence[WindowTokens]
     enqueued: float
+    # Per window: it runs in a model call of its own (``Engine.run_windows``'s ``alone``);
+    # empty when none does.
+    alone: Sequence[bool] = ()
     future: Future[JobResult] = field(default_factory=Future)
     done: int = 0
     started: float | None = None
@@ -268,8 +277,10 @@ class ModelWorker:
         )
 
     # -- producers (any thread) -----------------------------------------------------------
-    def submit(self, windows: Sequence[WindowTokens]) -> Future[JobResult]:
-        job = Job(windows, self._clock())
+    def submit(
+        self, windows: Sequence[WindowTokens], alone: Sequence[bool] = ()
+    ) -> Future[JobResult]:
+        job = Job(windows, self._clock(), alone=alone)
         tokens = job.tokens
         with self._cond:
             if self._crashed is not None or self._closing:
@@ -369,7 +380,15 @@ class ModelWorker:
         windows = [w for piece in pieces for w in piece.windows]
         started = self._clock()
         try:
-            logits = self._run_windows(windows)
+            if any(piece.job.alone for piece in pieces):
+                alone = [
+                    bool(piece.job.alone) and piece.job.alone[i]
+                    for piece in pieces
+                    for i in range(piece.start, piece.stop)
+                ]
+                logits = self._run_windows(windows, alone=alone)
+            else:
+                logits = self._run_windows(windows)
         except Exception as exc:  # torch, onnxruntime, CUDA OOM, a Lua transform...
             return exc
         elapsed = self._clock() - started

@@ -263,7 +263,11 @@ class InferenceService:
         flat = [w for e in encoded for w in e.windows]
         self._check_work(sum(len(w) for w in flat), len(flat))
         submitted = now_ns()
-        result: JobResult = await self._results.wrap(self._worker.submit(flat))
+        alone: list[bool] = []
+        if self.engine.long_windows_alone and any(len(e.windows) > 1 for e in encoded):
+            # The engine's own rule, so the server answers as the library does (int8).
+            alone = [len(e.windows) > 1 for e in encoded for _ in e.windows]
+        result: JobResult = await self._results.wrap(self._worker.submit(flat, alone))
         self.metrics.observe_stage("queue", result.queue_seconds)
         self.metrics.observe_stage("model", result.model_seconds)
         queued_until = submitted + int(result.queue_seconds * 1e9)
