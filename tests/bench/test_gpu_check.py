@@ -45,8 +45,10 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
     assert summary["device"]["device"] == "cpu" and summary["device"]["cores"] >= 1
     # The offline bench measured nerve and the pipeline peer on both workloads.
     assert summary["bench"]["meta"]["device"] == "cpu"
-    systems = {row["system"] for row in summary["bench"]["results"]}
-    assert {"nerve", "pipeline"} <= systems, systems
+    measured = {(row["system"], row["workload"]) for row in summary["bench"]["results"]}
+    for system in ("nerve", "pipeline-bs1", "pipeline-bs32"):
+        for workload in ("short", "long"):
+            assert (system, workload) in measured, measured
     for name in ("server_1", "server_64"):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load

@@ -139,3 +139,18 @@ def test_errors_are_counted_by_route_and_status(server: ServerProcess) -> None:
     post(server, "/predict", b"{")
     metrics = httpx.get(server.url + "/metrics", timeout=10).text
     assert 'nerve_requests_total{route="/predict",status="400"}' in metrics
+
+
+def test_a_truncated_request_still_needs_a_stride_some_window_takes(server: ServerProcess) -> None:
+    """truncate ignores the stride, but the OpenAPI document bounds it: the server agrees."""
+    schema = httpx.get(server.url + "/openapi.json", timeout=10).json()
+    largest = schema["components"]["schemas"]["EntitiesRequest"]["properties"]["stride"]
+    largest = next(v["maximum"] for v in largest["anyOf"] if "maximum" in v)
+    body = {"inputs": ["Angela Merkel visited Paris."], "truncate": True, "window": 27}
+    at_limit = httpx.post(server.url + "/v1/entities", json={**body, "stride": largest}, timeout=30)
+    assert at_limit.status_code == 200, at_limit.text
+    over = httpx.post(server.url + "/v1/entities", json={**body, "stride": largest + 1}, timeout=30)
+    assert over.status_code == 422
+    error = over.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert f"stride {largest + 1}" in error["message"] and f"at most {largest}" in error["message"]

@@ -223,6 +223,19 @@ class InferenceService:
                 f"window's {content} content tokens, which multiplies the model's work; "
                 f"the largest stride this server accepts for window {length} is {limit}"
             )
+        if options.truncate and options.stride is not None:
+            # A truncated request ignores its stride, but one that no window could take is
+            # still refused: the OpenAPI document's maximum says so, and schemathesis holds
+            # the server to it.
+            widest = self.engine.text_encoder.max_length - self.engine.text_encoder.num_specials
+            largest = min(widest - 1, int(widest * MAX_STRIDE_FRACTION))
+            if options.stride > largest:
+                raise InvalidInput(
+                    f"stride {options.stride} is larger than any window takes (at most "
+                    f"{largest}, with the model's window of "
+                    f"{self.engine.text_encoder.max_length}); a truncated request does not "
+                    "use its stride, but it must still be valid"
+                )
 
     def _queue_full(self) -> Overloaded:
         return Overloaded(
