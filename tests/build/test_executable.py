@@ -232,6 +232,12 @@ def test_serve_http_and_grpc(served: tuple[str, str], reference: nerve.Engine) -
     assert_same_predict(got.json(), want)
     model = httpx.get(url + "/model", timeout=10).json()
     assert model["model_id"] == "ner-tagger" and model["id2label"]["3"] == "B-PER"
+    # The web page and its icon are data files: bundled with the executable too.
+    page = httpx.get(url + "/", timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "<html" in page.text.lower()
+    icon = httpx.get(url + "/favicon.svg", timeout=10)
+    assert icon.status_code == 200 and icon.text.lstrip().startswith("<svg")
 
     with grpc.insecure_channel(address) as channel:
         stub = token_classification_pb2_grpc.TokenClassificationInferenceStub(channel)

@@ -158,6 +158,20 @@ exe = EXE(
 """
 
 
+def asset_datas() -> list[tuple[str, str]]:
+    """The server's page and icon: PyInstaller bundles Python modules, not the data files
+    beside them, and ``GET /`` reads these with ``importlib.resources``."""
+    from ..server import assets
+
+    folder = Path(assets.__file__).parent
+    target = "/".join(assets.__name__.split("."))
+    return [
+        (str(path), target)
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.suffix in (".html", ".svg")
+    ]
+
+
 def write_spec(work: Path, model_dir: Path | None, name: str) -> Path:
     """A PyInstaller spec (the CLI cannot set per-typecode compression).
 
@@ -170,7 +184,7 @@ def write_spec(work: Path, model_dir: Path | None, name: str) -> Path:
     spec.write_text(
         SPEC_TEMPLATE.format(
             entry=str(entry),
-            datas=[] if model_dir is None else [(str(model_dir), EMBEDDED_DIR)],
+            datas=asset_datas() + ([] if model_dir is None else [(str(model_dir), EMBEDDED_DIR)]),
             hidden=list(HIDDEN_IMPORTS),
             excludes=list(EXCLUDES),
             name=name,
