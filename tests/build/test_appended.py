@@ -16,6 +16,7 @@ from nerve.build.pyinstaller import write_spec
 from nerve.build.runtime import usable_base_binary
 from nerve.bundle import append_bundle, bundle_manifest, find_appended, open_bundle
 from nerve.bundle.appended import TRAILER_SIZE, SliceFile
+from nerve.standalone.embedded import EMBEDDED_DIR
 
 WriteConfig = Callable[..., Path]
 TEXT = "Mozilla is headquartered in San Francisco, CA"
@@ -66,7 +67,8 @@ def test_slice_file_reads_only_its_window(tmp_path: Path) -> None:
 
 def test_runtime_spec_carries_no_model(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, None, "nerve-runtime").read_text(encoding="utf-8")
-    assert "datas=[]" in spec
+    assert EMBEDDED_DIR not in spec  # the model is appended to the file later, not bundled
+    assert "nerve/server/assets" in spec  # the server's page and icon are
 
 
 def test_a_base_binary_that_is_not_a_nerve_runtime_is_a_notice(tmp_path: Path) -> None:

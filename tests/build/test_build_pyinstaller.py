@@ -22,7 +22,15 @@ def test_spec_is_python_with_the_model_stored_and_torch_excluded(tmp_path: Path)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
     analysis = {kw.arg: ast.literal_eval(kw.value) for kw in calls["Analysis"].keywords}
-    assert analysis["datas"] == [("/staged/it's here", "nerve_model")]
+    # The server's page and icon, then the model.
+    assert analysis["datas"] == [
+        *pyinstaller.asset_datas(),
+        ("/staged/it's here", "nerve_model"),
+    ]
+    assert {Path(source).name for source, _ in pyinstaller.asset_datas()} == {
+        "index.html",
+        "favicon.svg",
+    }
     assert {"torch", "transformers", "onnx", "nerve.train"} <= set(analysis["excludes"])
     exe = {kw.arg: kw.value for kw in calls["EXE"].keywords}
     assert ast.literal_eval(exe["name"]) == "ner-tagger"
