@@ -1,9 +1,10 @@
 """The one inference interface both transports call: validate → admit → tokenize → batch →
-forward → decode, without ever blocking the event loop.
+forward → decode, without blocking the event loop for longer than a sentence's work.
 
-Tokenization and decoding run in a bounded thread pool, the model in the scheduler's single
-worker thread; this module only awaits. Cancelling the awaiting task (client disconnect,
-timeout) cancels the job, whose remaining windows the worker then drops.
+Tokenization and decoding run on the loop for small requests (``INLINE_CHARS``) and in a
+bounded thread pool for larger ones, the model in the scheduler's single worker thread.
+Cancelling the awaiting task (client disconnect, timeout) cancels the job, whose remaining
+windows the worker then drops.
 
 Admission, in the order a request meets it: the request count (``--max-concurrent-requests``),
 window/stride settings that would multiply work, a full work queue (refused before tokenizing),
@@ -53,7 +54,7 @@ PARSE_WORKERS = 1
 PARSE_BACKLOG = 4
 
 T = TypeVar("T")
-# Turns tokenized texts and their per-window logits into one result per text (off the loop).
+# Turns tokenized texts and their per-window logits into one result per text.
 Decoder = Callable[[list[EncodedText], list[list[np.ndarray]], InferenceOptions], list[T]]
 
 
