@@ -57,13 +57,13 @@ class LoadReport:
         )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _start_server(
+def start_server(
     model: str | None, port: int, extra: Sequence[str], log: Path
 ) -> subprocess.Popen[bytes]:
     command = [
@@ -146,9 +146,9 @@ def run_server_load(
         raise ServerLoadError(f"--clients must be a positive integer, got {clients}")
     if not seconds > 0:
         raise ServerLoadError(f"--seconds must be positive, got {seconds}")
-    port = _free_port()
+    port = free_port()
     log = (log_dir or Path(tempfile.gettempdir())) / f"nerve-bench-server-{port}.log"
-    proc = _start_server(model, port, server_args, log)
+    proc = start_server(model, port, server_args, log)
     try:
         start = time.perf_counter()
         workers = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import signal
@@ -24,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .server_load import ServerLoadError, _free_port, _start_server
+from .runner import cpu_model
+from .server_load import ServerLoadError, free_port, start_server
 
 
 @dataclass
@@ -179,11 +181,11 @@ def run_wrk_load(
     if not seconds >= 1:
         raise ServerLoadError(f"--seconds must be at least 1 with wrk, got {seconds}")
     engine_rates = engine_sentences_per_s(model, texts) if with_engine else (None, None)
-    port = _free_port()
+    port = free_port()
     work = Path(log_dir or tempfile.mkdtemp(prefix="nerve-wrk-"))
     script = work / "sentences.lua"
     script.write_text(wrk_script(texts), encoding="utf-8")
-    proc = _start_server(model, port, server_args, work / f"nerve-serve-{port}.log")
+    proc = start_server(model, port, server_args, work / f"nerve-serve-{port}.log")
     url = f"http://127.0.0.1:{port}/predict_tokens"
 
     def drive(duration: float, latency: bool) -> str:
@@ -204,20 +206,5 @@ def run_wrk_load(
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     report.engine_sentences_per_s, report.engine_one_by_one_per_s = engine_rates
-    report.cpu = cpu_model()
+    report.cpu = f"{cpu_model()}, {len(os.sched_getaffinity(0))} cores"
     return report
-
-
-def cpu_model() -> str:
-    """The CPU, as ``lscpu`` names it, and the cores this process may use."""
-    import os
-
-    name = ""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                name = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return f"{name or 'unknown'}, {len(os.sched_getaffinity(0))} cores"

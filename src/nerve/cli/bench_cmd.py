@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _names(value: str) -> tuple[str, ...]:
@@ -103,34 +104,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def _run_server_load(args: argparse.Namespace) -> int:
     import shlex
 
-    from ..bench.server_load import run_server_load
+    from ..bench.server_load import LoadReport, run_server_load
     from ..bench.workloads import default_conll_file, read_sentences, short_texts
+    from ..bench.wrk_load import WrkReport, run_wrk_load
 
     texts = short_texts(read_sentences(args.conll or default_conll_file()), args.limit or 1000)
     device_args = ["--device", args.device] if args.device != "cpu" else []
+    common: dict[str, Any] = {
+        "model": args.model,
+        "seconds": args.seconds,
+        "server_args": [*device_args, *shlex.split(args.server_args)],
+    }
+    report: LoadReport | WrkReport
     if args.load_generator == "wrk":
-        from ..bench.wrk_load import run_wrk_load
-
-        wrk_report = run_wrk_load(
-            texts,
-            model=args.model,
-            connections=args.clients,
-            seconds=args.seconds,
-            server_args=[*device_args, *shlex.split(args.server_args)],
-        )
-        if args.json:
-            json.dump(wrk_report.to_dict(), sys.stdout, indent=2)
-            sys.stdout.write("\n")
-        else:
-            print(wrk_report.format())
-        return 0 if wrk_report.requests else 1
-    report = run_server_load(
-        texts,
-        model=args.model,
-        clients=args.clients,
-        seconds=args.seconds,
-        server_args=[*device_args, *shlex.split(args.server_args)],
-    )
+        report = run_wrk_load(texts, connections=args.clients, **common)
+    else:
+        report = run_server_load(texts, clients=args.clients, **common)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
