@@ -125,8 +125,7 @@ class Engine:
     @property
     def long_windows_alone(self) -> bool:
         """Whether the windows of a text longer than one window run one per model call (see
-        ``windows_run_alone``): a caller batching windows itself must do the same to get this
-        engine's answers."""
+        ``windows_run_alone`` and ``windows_alone``)."""
         return self._long_windows_alone
 
     @property
@@ -281,24 +280,22 @@ class Engine:
 
     def _window_logits(self, encoded: Sequence[EncodedText]) -> list[list[np.ndarray]]:
         flat = [w for e in encoded for w in e.windows]
-        if self._long_windows_alone and any(len(e.windows) > 1 for e in encoded):
-            flat_logits = self._run_long_alone(encoded, flat)
-        else:
-            flat_logits = self.run_windows(flat)
+        flat_logits = self.run_windows(flat, alone=self.windows_alone(encoded))
         out, pos = [], 0
         for e in encoded:
             out.append(flat_logits[pos : pos + len(e.windows)])
             pos += len(e.windows)
         return out
 
-    def _run_long_alone(
-        self, encoded: Sequence[EncodedText], flat: list[WindowTokens]
-    ) -> list[np.ndarray]:
-        """Single-window texts batched; each window of a longer text in a call of its own
-        (see ``windows_run_alone``)."""
-        return self.run_windows(
-            flat, alone=[len(e.windows) > 1 for e in encoded for _ in e.windows]
-        )
+    def windows_alone(self, encoded: Sequence[EncodedText]) -> list[bool] | None:
+        """Per window of ``encoded`` (flattened), whether it runs in a model call of its own:
+        each window of a text longer than one window, on graphs where batch-mates change a
+        window's logits (see ``windows_run_alone``); None when no window does. A caller that
+        batches windows itself (the server) passes this to ``run_windows`` to get this
+        engine's answers."""
+        if not self._long_windows_alone or all(len(e.windows) <= 1 for e in encoded):
+            return None
+        return [len(e.windows) > 1 for e in encoded for _ in e.windows]
 
     def predict_words(self, sentences: Sequence[Sequence[str]], **options: Any) -> list[WordLabels]:
         """One label per word of pre-split input (the label of each word's first sub-word)."""

@@ -215,27 +215,26 @@ class InferenceService:
 
     def _check_windows(self, options: InferenceOptions) -> None:
         """Refuse window/stride settings whose overlap multiplies the model's work."""
-        length, stride = self.engine.text_encoder.settings(options)  # InvalidInput if invalid
-        content = length - self.engine.text_encoder.num_specials
-        limit = int(content * MAX_STRIDE_FRACTION)
+        encoder = self.engine.text_encoder
+        length, stride = encoder.settings(options)  # InvalidInput if invalid
+        limit = largest_stride(self.engine, length)
         if stride > limit:
             raise InvalidInput(
                 f"stride {stride} with window {length} repeats more than half of each "
-                f"window's {content} content tokens, which multiplies the model's work; "
-                f"the largest stride this server accepts for window {length} is {limit}"
+                f"window's {length - encoder.num_specials} content tokens, which multiplies "
+                f"the model's work; the largest stride this server accepts for window "
+                f"{length} is {limit}"
             )
         if options.truncate and options.stride is not None:
             # A truncated request ignores its stride, but one that no window could take is
             # still refused: the OpenAPI document's maximum says so, and schemathesis holds
             # the server to it.
-            widest = self.engine.text_encoder.max_length - self.engine.text_encoder.num_specials
-            largest = min(widest - 1, int(widest * MAX_STRIDE_FRACTION))
+            largest = largest_stride(self.engine, encoder.max_length)
             if options.stride > largest:
                 raise InvalidInput(
                     f"stride {options.stride} is larger than any window takes (at most "
-                    f"{largest}, with the model's window of "
-                    f"{self.engine.text_encoder.max_length}); a truncated request does not "
-                    "use its stride, but it must still be valid"
+                    f"{largest}, with the model's window of {encoder.max_length}); a "
+                    "truncated request does not use its stride, but it must still be valid"
                 )
 
     def _queue_full(self) -> Overloaded:
@@ -277,10 +276,8 @@ class InferenceService:
         flat = [w for e in encoded for w in e.windows]
         self._check_work(sum(len(w) for w in flat), len(flat))
         submitted = now_ns()
-        alone: list[bool] = []
-        if self.engine.long_windows_alone and any(len(e.windows) > 1 for e in encoded):
-            # The engine's own rule, so the server answers as the library does (int8).
-            alone = [len(e.windows) > 1 for e in encoded for _ in e.windows]
+        # The engine's own rule, so that the server answers as the library does (int8).
+        alone = self.engine.windows_alone(encoded) or ()
         result: JobResult = await self._results.wrap(self._worker.submit(flat, alone))
         self.metrics.observe_stage("queue", result.queue_seconds)
         self.metrics.observe_stage("model", result.model_seconds)
@@ -336,6 +333,13 @@ def fair_batch_tokens(engine: Engine, config: ServerConfig) -> int:
         sessions = max(1, int(getattr(engine.backend, "concurrency", 1)))
         return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS * sessions)
     return config.max_batch_tokens
+
+
+def largest_stride(engine: Engine, length: int) -> int:
+    """The largest stride the server takes with a window of ``length`` tokens: smaller than
+    the window's content (the tokenizer's rule) and at most ``MAX_STRIDE_FRACTION`` of it."""
+    content = length - engine.text_encoder.num_specials
+    return min(content - 1, int(content * MAX_STRIDE_FRACTION))
 
 
 def _on_cpu(engine: Engine) -> bool:

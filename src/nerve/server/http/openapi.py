@@ -114,15 +114,14 @@ def engine_window_rules(engine: Engine) -> WindowRules:
     """``window_rules`` of the server's request validation: the engine's (InferenceOptions,
     then the text encoder's window settings) and the server's bound on overlapping work
     (a stride of at most ``MAX_STRIDE_FRACTION`` of a window's content tokens)."""
-    from ..service import MAX_STRIDE_FRACTION
+    from ..service import largest_stride
 
     def accepts(window: int, stride: int) -> bool:
         try:
             length, _ = engine.text_encoder.settings(InferenceOptions(window=window, stride=stride))
         except InvalidInput:
             return False
-        content = length - engine.text_encoder.num_specials
-        return stride <= int(content * MAX_STRIDE_FRACTION)
+        return stride <= largest_stride(engine, length)
 
     return window_rules(engine.text_encoder.max_length, accepts)
 
