@@ -7,6 +7,7 @@ import asyncio
 import copy
 import threading
 import time
+from typing import Any
 
 import httpx
 import numpy as np
@@ -25,7 +26,7 @@ def serve(engine: Engine, config: ServerConfig, run_windows=None) -> InferenceSe
     patched = copy.copy(engine)
     if run_windows is not None:
         patched.run_windows = run_windows  # type: ignore[method-assign]
-    service = InferenceService(patched, config, ServerMetrics())
+    service = InferenceService(patched, config, ServerMetrics(), lanes=1)
     service.start()
     return service
 
@@ -87,9 +88,11 @@ class HeldModel:
         self.engine = engine
         self.gate = threading.Event()
 
-    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
+    def __call__(
+        self, windows: list[WindowTokens], spread: bool = False, **kw: Any
+    ) -> list[np.ndarray]:
         self.gate.wait(30)
-        return self.engine.run_windows(windows, spread=spread)
+        return self.engine.run_windows(windows, spread=spread, **kw)
 
 
 def test_work_beyond_the_queue_bound_gets_429_at_once(engine: Engine) -> None:

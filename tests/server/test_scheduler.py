@@ -120,7 +120,7 @@ def test_take_pieces_rotates_so_the_next_batch_starts_where_this_one_stopped() -
 
 def test_take_pieces_continues_a_job_where_it_stopped() -> None:
     jobs = jobs_of((5, 10))
-    jobs[0].done = 3
+    jobs[0].taken = 3
     (piece,) = take_pieces(jobs, 1000)
     assert (piece.start, piece.stop) == (3, 5)
 

@@ -6,17 +6,18 @@ import asyncio
 import copy
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from starlette.requests import Request
 
 from nerve.decode.tokens import WindowTokens
 from nerve.engine.core import Engine
 from nerve.server.config import ServerConfig
+from nerve.server.http.answer import ClientDisconnected
 from nerve.server.http.app import create_app
-from nerve.server.http.io import ClientDisconnected, unless_disconnected
+from nerve.server.http.io import Call
 from nerve.server.metrics import ServerMetrics
 from nerve.server.service import InferenceService
 from nerve.types import InferenceOptions
@@ -30,7 +31,7 @@ def service_with(engine: Engine, run_windows: RunWindows) -> InferenceService:
     """A service over ``engine`` whose model step is replaced by ``run_windows``."""
     patched = copy.copy(engine)  # shares weights and tokenizer; only the method differs
     patched.run_windows = run_windows  # type: ignore[method-assign,assignment]
-    service = InferenceService(patched, ServerConfig(), ServerMetrics())
+    service = InferenceService(patched, ServerConfig(), ServerMetrics(), lanes=1)
     service.start()
     return service
 
@@ -40,11 +41,13 @@ class CrashOnce:
         self.engine = engine
         self.crashed = False
 
-    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
+    def __call__(
+        self, windows: list[WindowTokens], spread: bool = False, **kw: Any
+    ) -> list[np.ndarray]:
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("CUDA error: secret internal detail")
-        return self.engine.run_windows(windows, spread=spread)
+        return self.engine.run_windows(windows, spread=spread, **kw)
 
 
 def test_model_crash_is_a_500_for_that_request_only(engine: Engine) -> None:
@@ -79,11 +82,13 @@ class Gated:
         self.busy = threading.Event()
         self.seen: list[int] = []
 
-    def __call__(self, windows: list[WindowTokens], spread: bool = False) -> list[np.ndarray]:
+    def __call__(
+        self, windows: list[WindowTokens], spread: bool = False, **kw: Any
+    ) -> list[np.ndarray]:
         self.seen.extend(len(w) for w in windows)
         self.busy.set()
         self.release.wait(10)
-        return self.engine.run_windows(windows, spread=spread)
+        return self.engine.run_windows(windows, spread=spread, **kw)
 
 
 def test_cancelled_request_never_reaches_the_model(engine: Engine) -> None:
@@ -131,9 +136,9 @@ def test_disconnect_cancels_the_work() -> None:
         return {"type": "http.disconnect"}
 
     async def scenario() -> None:
-        request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+        call = Call({"type": "http", "method": "POST", "headers": []}, receive, None)  # type: ignore[arg-type]
         with pytest.raises(ClientDisconnected):
-            await unless_disconnected(request, slow_work())
+            await call.unless_disconnected(slow_work())
         await asyncio.wait_for(cancelled.wait(), 5)
 
     asyncio.run(scenario())
@@ -149,7 +154,7 @@ def test_work_result_comes_back_when_the_client_stays() -> None:
         return "result"
 
     async def scenario() -> str:
-        request = Request({"type": "http", "method": "POST", "headers": []}, receive)
-        return await unless_disconnected(request, work())
+        call = Call({"type": "http", "method": "POST", "headers": []}, receive, None)  # type: ignore[arg-type]
+        return await call.unless_disconnected(work())
 
     assert asyncio.run(scenario()) == "result"

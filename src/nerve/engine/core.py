@@ -165,12 +165,16 @@ class Engine:
         batch_tokens: int | None = None,
         spread: bool = False,
         alone: Sequence[bool] | None = None,
+        serial: bool = False,
     ) -> list[np.ndarray]:
         """Logits [n_tokens, n_labels] for each window, batched under the token budget
         (``batch_tokens``, default the engine's; 1: one window per call). ``spread``: windows
         grouped by length for the backend's sessions to share (see ``spread_batches``).
         ``alone``: per window, whether it runs in a call of its own (the windows of a long
-        text on an int8 graph, see ``windows_run_alone``; the server passes this)."""
+        text on an int8 graph, see ``windows_run_alone``; the server passes this).
+        ``serial``: the batches run one after another in the calling thread, not on the
+        engine's session threads (for a caller that runs one thread per session itself: the
+        server's lanes)."""
         if getattr(self.backend, "packed", False):
             return self._run_packed(windows)
         budget = self._batch_tokens if batch_tokens is None else batch_tokens
@@ -186,7 +190,8 @@ class Engine:
             return self.backend.forward(ids, mask)  # [batch, width, n_labels]
 
         out: list[np.ndarray | None] = [None] * len(windows)
-        for batch, logits in zip(batches, self._pool.map(run, batches), strict=True):
+        results = [run(b) for b in batches] if serial else self._pool.map(run, batches)
+        for batch, logits in zip(batches, results, strict=True):
             for row, i in enumerate(batch):
                 out[i] = logits[row, : len(windows[i])]
         return out  # type: ignore[return-value]

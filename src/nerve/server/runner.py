@@ -34,7 +34,7 @@ from .config import ServerConfig
 from .errors import ListenError
 from .grpc_server import GrpcTransport
 from .http.app import create_app
-from .http.drain import Drain, DrainGate
+from .http.drain import Drain
 from .http.transport import TransportLimits, protocol_class
 from .metrics import ServerMetrics
 from .service import InferenceService
@@ -285,7 +285,7 @@ def _http_server(service: InferenceService, deadline: Deadline) -> _HttpServer:
     limits = TransportLimits(config.max_connections, config.header_timeout, config.body_timeout)
     return _HttpServer(
         uvicorn.Config(
-            DrainGate(create_app(service), drain),
+            create_app(service, drain),
             host=config.host,
             port=config.http_port,
             http=protocol_class(limits),

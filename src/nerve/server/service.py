@@ -20,7 +20,8 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -67,24 +68,33 @@ class InferenceService:
         config: ServerConfig,
         metrics: ServerMetrics,
         tracer: RequestTracer | None = None,
+        lanes: int | None = None,
     ) -> None:
+        """``lanes``: model threads (default: one per backend session on CPU, one on an
+        accelerator); tests that hold the model pass 1."""
         self.engine = engine
         self.config = config
         self.metrics = metrics
         self.tracer = tracer or RequestTracer()  # no-op unless --enable-otel
         self._admission = Admission(config.max_concurrent_requests)
-        # On CPU the engine sorts a batch's windows by length and spreads them over its
-        # sessions (one per core): what arrived during the last batch runs on every core, with
-        # little padding, so the scheduler counts a batch's real tokens. An accelerator runs
-        # the batch as one padded tensor, which the scheduler counts as such.
-        spread = _on_cpu(engine)
+        # On CPU each of the backend's sessions (one per core) gets a lane of its own, whose
+        # batches the engine sorts by length into near-equal groups (little padding), so the
+        # scheduler counts a batch's real tokens. An accelerator runs one batch at a time as
+        # one padded tensor, which the scheduler counts as such.
+        on_cpu = _on_cpu(engine)
+        run_windows = (
+            functools.partial(engine.run_windows, spread=True, serial=True)
+            if on_cpu
+            else engine.run_windows
+        )
         self._worker = ModelWorker(
-            functools.partial(engine.run_windows, spread=spread),
+            run_windows,
             fair_batch_tokens(engine, config),
             observer=metrics,
             max_queued_tokens=config.max_queued_tokens,
             max_queue_seconds=config.request_timeout / 2,
-            padded_budget=not spread,
+            padded_budget=not on_cpu,
+            lanes=lanes or (_sessions(engine) if on_cpu else 1),
         )
         self._results = ResultDelivery()
         # Tokenizer (Rust, releases the GIL) and numpy decoding; a few threads keep them busy
@@ -278,12 +288,22 @@ class InferenceService:
         submitted = now_ns()
         # The engine's own rule, so that the server answers as the library does (int8).
         alone = self.engine.windows_alone(encoded) or ()
-        result: JobResult = await self._results.wrap(self._worker.submit(flat, alone))
+        # A small request is decoded by the model lane that finishes it, with the rest of its
+        # batch in one vectorized pass (a sentence alone costs ~4x its share of a batch's);
+        # a large one in the thread pool, so that no lane stalls on it.
+        finish = Decoding(decode, options) if inline else None
+        job = self._worker.submit(flat, alone, finish, encoded)
+        result: JobResult = await self._results.wrap(job)
         self.metrics.observe_stage("queue", result.queue_seconds)
         self.metrics.observe_stage("model", result.model_seconds)
         queued_until = submitted + int(result.queue_seconds * 1e9)
         trace.stage("queue", submitted, queued_until)
         trace.stage("model", queued_until, queued_until + int(result.model_seconds * 1e9))
+        if result.finish_ns is not None:
+            started, ended = result.finish_ns
+            self.metrics.observe_stage("decode", (ended - started) / 1e9)
+            trace.stage("decode", started, ended)
+            return cast("list[T]", result.finished)
         per_text = _split(result.logits, [len(e.windows) for e in encoded])
         decoding = functools.partial(decode, encoded, per_text, options)
         return await self._timed("decode", decoding, trace, inline)
@@ -321,18 +341,41 @@ class InferenceService:
         return [self.engine.decode_words(e, lg) for e, lg in zip(encoded, logits, strict=True)]
 
 
-def fair_batch_tokens(engine: Engine, config: ServerConfig) -> int:
-    """The scheduler's padded-token budget per batch (see ``CPU_FAIR_BATCH_TOKENS``).
+@dataclass(frozen=True)
+class Decoding:
+    """The scheduler's ``finish`` for requests decoded in their model lane: all the finished
+    requests of a batch that share ``decode`` and ``options``, decoded in one call."""
 
-    On CPU the engine runs its batches of ``CPU_FAIR_BATCH_TOKENS`` on as many cores as its
-    backend has sessions; a server batch of one such batch used one core and left the other
-    idle (the model ran at half the engine's speed). A batch of one per session keeps every
-    core busy and takes the same wall time, so a sentence's wait behind a large document does
-    not grow."""
+    decode: Decoder[Any]
+    options: InferenceOptions
+
+    def __call__(
+        self, payloads: list[list[EncodedText]], logits: list[list[np.ndarray]]
+    ) -> list[list[Any]]:
+        texts = [e for encoded in payloads for e in encoded]
+        per_text: list[list[np.ndarray]] = []
+        for encoded, job_logits in zip(payloads, logits, strict=True):
+            per_text += _split(job_logits, [len(e.windows) for e in encoded])
+        results = self.decode(texts, per_text, self.options)
+        out, pos = [], 0
+        for encoded in payloads:
+            out.append(results[pos : pos + len(encoded)])
+            pos += len(encoded)
+        return out
+
+
+def fair_batch_tokens(engine: Engine, config: ServerConfig) -> int:
+    """The scheduler's token budget per batch (see ``CPU_FAIR_BATCH_TOKENS``): on CPU, one
+    engine batch per lane (each lane runs on one core, so a sentence's wait behind a large
+    document stays one such batch); on accelerators, ``--max-batch-tokens``."""
     if _on_cpu(engine):
-        sessions = max(1, int(getattr(engine.backend, "concurrency", 1)))
-        return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS * sessions)
+        return min(config.max_batch_tokens, CPU_FAIR_BATCH_TOKENS)
     return config.max_batch_tokens
+
+
+def _sessions(engine: Engine) -> int:
+    """How many batches the backend runs at once (ONNX: one session per core)."""
+    return max(1, int(getattr(engine.backend, "concurrency", 1)))
 
 
 def largest_stride(engine: Engine, length: int) -> int:

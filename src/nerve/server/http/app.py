@@ -1,8 +1,10 @@
-"""The ASGI app factory: routes, error handlers and middleware, nothing else."""
+"""The ASGI app factory: the front door (``front.py``) before a Starlette app of routes,
+error handlers and the guard middleware, nothing else."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -11,23 +13,38 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ...errors import NerveError
-from ..errors import InternalError, MethodNotAllowed, NotFound, error_body, http_status
+from ..errors import MethodNotAllowed, NotFound
 from ..service import InferenceService
-from . import routes_baseten, routes_encoderfile, routes_ops
+from . import routes_encoderfile, routes_ops
+from .answer import ClientDisconnected, answer_for, error_answer
+from .drain import Drain
+from .front import CALL_ROUTES, FrontDoor
+from .front import Route as CallRoute
 from .guards import HostAllowListMiddleware, allowed_host_names
-from .io import ClientDisconnected
-from .middleware import AccessLogMiddleware, ApiKeyMiddleware, MetricsMiddleware
+from .io import Call, service_of
+from .middleware import ApiKeyMiddleware
 
 log = logging.getLogger(__name__)
 
+
+def _endpoint(route: CallRoute) -> Callable[[Request], Awaitable[Response]]:
+    """A JSON route as a Starlette endpoint (the front door serves it without Starlette
+    unless CORS is configured; other methods on its path get Starlette's 405)."""
+
+    async def endpoint(request: Request) -> Response:
+        answer = await route(Call(request.scope, request.receive, service_of(request)))
+        return answer.response()
+
+    return endpoint
+
+
 ROUTES = [
-    Route("/predict_tokens", routes_baseten.predict_tokens, methods=["POST"]),
-    Route("/predict", routes_encoderfile.predict, methods=["POST"]),
+    *(Route(path, _endpoint(route), methods=["POST"]) for path, route in CALL_ROUTES.items()),
     Route("/model", routes_encoderfile.model, methods=["GET"]),
     Route("/health", routes_encoderfile.health, methods=["GET"]),
-    Route("/v1/entities", routes_ops.entities, methods=["POST"]),
     Route("/metrics", routes_ops.metrics, methods=["GET"]),
     Route("/openapi.json", routes_ops.openapi, methods=["GET"]),
     Route("/", routes_ops.page, methods=["GET"]),
@@ -36,11 +53,14 @@ ROUTES = [
 ]
 
 
-def create_app(service: InferenceService) -> Starlette:
+def create_app(service: InferenceService, drain: Drain | None = None) -> ASGIApp:
+    """The server's HTTP app; ``drain`` is set by the runner when shutdown starts."""
+    return FrontDoor(_starlette_app(service), service, _paths(), drain)
+
+
+def _starlette_app(service: InferenceService) -> Starlette:
     config = service.config
-    middleware = [Middleware(MetricsMiddleware, metrics=service.metrics, routes=_paths())]
-    if config.access_log:
-        middleware.append(Middleware(AccessLogMiddleware))
+    middleware = []
     hosts = allowed_host_names(config.host, config.allowed_hosts)
     if hosts is not None:
         middleware.append(Middleware(HostAllowListMiddleware, allowed=hosts))
@@ -60,9 +80,9 @@ def create_app(service: InferenceService) -> Starlette:
         routes=ROUTES,
         middleware=middleware,
         exception_handlers={
-            NerveError: _nerve_error,
+            NerveError: _answer_for,
             HTTPException: _http_exception,
-            ClientDisconnected: _client_gone,
+            ClientDisconnected: _answer_for,
             Exception: _unexpected,
         },
     )
@@ -74,13 +94,14 @@ def _paths() -> list[str]:
     return [route.path for route in ROUTES]
 
 
-def error_response(error: NerveError) -> Response:
-    return JSONResponse(error_body(error), status_code=http_status(error))
+async def _answer_for(request: Request, exc: Exception) -> Response:
+    return answer_for(exc, request.scope).response()
 
 
-async def _nerve_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NerveError)
-    return error_response(exc)
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises a bug's exception after this handler, and uvicorn logs its
+    # traceback: logged here without one, so that it appears once.
+    return answer_for(exc, request.scope, traceback=False).response()
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -88,29 +109,15 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow", "")
-        response = error_response(
+        response = error_answer(
             MethodNotAllowed(
                 f"{request.method} is not allowed on {request.url.path}; allowed: {allow}"
             )
-        )
+        ).response()
         response.headers["Allow"] = allow
         return response
     if exc.status_code == 404:
-        return error_response(NotFound(f"no route {request.url.path}"))
+        return error_answer(NotFound(f"no route {request.url.path}")).response()
     return JSONResponse(
         {"error": {"code": "http_error", "message": str(exc.detail)}}, status_code=exc.status_code
     )
-
-
-async def _client_gone(request: Request, exc: Exception) -> Response:
-    # Routine (a client timed out, or was stopped): one line, no traceback. Nobody reads the
-    # response; its status only labels the request in the metrics.
-    log.info("client disconnected before its response: %s %s", request.method, request.url.path)
-    return Response(status_code=499)
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    # A bug, not a client error: the client gets a fixed text. Starlette re-raises the
-    # exception after this handler, so the server log gets the full traceback once.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return error_response(InternalError())

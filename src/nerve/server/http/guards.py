@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import HostNotAllowed, error_body, http_status
-from .io import JSON_MEDIA_TYPE, dump_json
+from ..errors import HostNotAllowed
+from .answer import error_answer
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -60,34 +60,33 @@ def _bare(host: str) -> str:
     return host
 
 
+def host_refusal(scope: Scope, allowed: frozenset[str] | None) -> HostNotAllowed | None:
+    """Why a request may not be served under its ``Host`` (DNS rebinding); None if it may."""
+    if allowed is None:
+        return None
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+    # No Host at all (HTTP/1.0 tools): no browser sends that, so nothing to rebind.
+    if host is None or _bare(host) in allowed:
+        return None
+    return HostNotAllowed(
+        f"Host {host!r} is not served here; allowed: {', '.join(sorted(allowed))} "
+        "(--allowed-hosts adds names)"
+    )
+
+
 class HostAllowListMiddleware:
-    """Answers 421 to a request whose ``Host`` is not served (DNS rebinding)."""
+    """Answers 421 to a request whose ``Host`` is not served (``host_refusal``)."""
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
         self.app = app
         self.allowed = allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        refusal = host_refusal(scope, self.allowed) if scope["type"] == "http" else None
+        if refusal is None:
             await self.app(scope, receive, send)
             return
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        # No Host at all (HTTP/1.0 tools): no browser sends that, so nothing to rebind.
-        if host is None or _bare(host) in self.allowed:
-            await self.app(scope, receive, send)
-            return
-        error = HostNotAllowed(
-            f"Host {host!r} is not served here; allowed: {', '.join(sorted(self.allowed))} "
-            "(--allowed-hosts adds names)"
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": http_status(error),
-                "headers": [(b"content-type", JSON_MEDIA_TYPE.encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": dump_json(error_body(error))})
+        await error_answer(refusal).send(send)
 
 
 # -- the demo page's Content-Security-Policy ----------------------------------------------------

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from ..wire.baseten import parse_predict_tokens, render_predict_tokens
-from .io import is_large, json_response, read_json, service_of, unless_disconnected
+from .answer import Answer
+from .io import Call, is_large
 
 
-async def predict_tokens(request: Request) -> Response:
-    service = service_of(request)
-    req = parse_predict_tokens(await read_json(request, service.config.max_body_bytes))
-    results = await unless_disconnected(request, service.entities(req.texts, req.options))
+async def predict_tokens(call: Call) -> Answer:
+    service = call.service
+    req = parse_predict_tokens(await call.json())
+    results = await call.unless_disconnected(service.entities(req.texts, req.options))
     n_items = sum(len(r.entities) for r in results)
-    return await json_response(
-        request,
+    return await call.json_answer(
         lambda: render_predict_tokens(results, service.labels, req.options.raw_scores),
         large=is_large(n_items) or req.options.raw_scores,
     )

@@ -7,16 +7,16 @@ from starlette.responses import JSONResponse, Response
 
 from ..errors import Unavailable
 from ..wire.encoderfile import PREDICT_OPTIONS, model_json, parse_predict, predict_json, token_rows
-from .io import json_response, read_json, service_of, unless_disconnected
+from .answer import Answer, json_answer
+from .io import Call, service_of
 
 
-async def predict(request: Request) -> Response:
-    service = service_of(request)
-    req = parse_predict(await read_json(request, service.config.max_body_bytes))
-    results = await unless_disconnected(request, service.entities(req.texts, PREDICT_OPTIONS))
+async def predict(call: Call) -> Answer:
+    service = call.service
+    req = parse_predict(await call.json())
+    results = await call.unless_disconnected(service.entities(req.texts, PREDICT_OPTIONS))
     # One row per sub-word with a probability per label: always worth rendering off the loop.
-    return await json_response(
-        request,
+    return await call.json_answer(
         lambda: predict_json(
             [token_rows(r, service.engine.vocabulary_piece) for r in results],
             service.model_id,
@@ -28,9 +28,7 @@ async def predict(request: Request) -> Response:
 
 async def model(request: Request) -> Response:
     service = service_of(request)
-    return await json_response(
-        request, lambda: model_json(service.model_id, service.labels), large=False
-    )
+    return json_answer(model_json(service.model_id, service.labels)).response()
 
 
 async def health(request: Request) -> Response:

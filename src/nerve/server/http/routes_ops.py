@@ -8,33 +8,25 @@ from starlette.responses import HTMLResponse, Response
 
 from ..assets import favicon_svg, index_html
 from ..wire.native import parse_entities, render_entities, render_words
+from .answer import JSON_MEDIA_TYPE, Answer, dump_json
 from .guards import page_security_headers
-from .io import (
-    JSON_MEDIA_TYPE,
-    dump_json,
-    is_large,
-    json_response,
-    read_json,
-    service_of,
-    unless_disconnected,
-)
+from .io import Call, is_large, service_of
 from .openapi import engine_window_rules, openapi_document
 
 
-async def entities(request: Request) -> Response:
-    service = service_of(request)
-    req = parse_entities(await read_json(request, service.config.max_body_bytes))
+async def entities(call: Call) -> Answer:
+    service = call.service
+    req = parse_entities(await call.json())
     if req.words is not None:
-        labelled = await unless_disconnected(request, service.words(req.words, req.options))
+        labelled = await call.unless_disconnected(service.words(req.words, req.options))
         n_words = sum(len(r.words) for r in labelled)
-        return await json_response(
-            request, lambda: render_words(labelled, service.model_id), large=is_large(n_words)
+        return await call.json_answer(
+            lambda: render_words(labelled, service.model_id), large=is_large(n_words)
         )
     assert req.texts is not None  # parse_entities sets exactly one of words / texts
-    results = await unless_disconnected(request, service.entities(req.texts, req.options))
+    results = await call.unless_disconnected(service.entities(req.texts, req.options))
     n_items = sum(len(r.entities) for r in results)
-    return await json_response(
-        request,
+    return await call.json_answer(
         lambda: render_entities(results, req.format, service.model_id),
         large=is_large(n_items) or req.options.raw_scores,
     )
