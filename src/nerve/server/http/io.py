@@ -25,6 +25,7 @@ from ..cancelling import CancelTrigger
 from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 from ..service import InferenceService
 from .answer import JSON_MEDIA_TYPE, Answer, ClientDisconnected, dump_json
+from .transport import DISCONNECT_HOOKS
 
 T = TypeVar("T")
 
@@ -68,10 +69,16 @@ class Call:
         is dropped) and raise ``ClientDisconnected``.
 
         Once the body is fully read, the ASGI ``receive`` channel only yields when the client
-        disconnects, so watching it costs nothing while the request runs.
+        disconnects, so watching it costs nothing while the request runs; behind nerve's own
+        transport a disconnect hook does the same without the watching task.
         """
         gone = CancelTrigger()
-        watcher = asyncio.ensure_future(self._disconnected(gone))
+        hooks = self.scope.get("extensions", {}).get(DISCONNECT_HOOKS)
+        # nerve's transport calls a hook when the connection is lost; elsewhere (tests, Ray
+        # Serve) a task watches ``receive``.
+        watcher = None if hooks is not None else asyncio.ensure_future(self._disconnected(gone))
+        if hooks is not None:
+            hooks.append(gone.fire)
         try:
             return await work
         except asyncio.CancelledError as cancelled:
@@ -79,7 +86,10 @@ class Call:
                 raise ClientDisconnected() from None
             raise  # the handler itself was cancelled (forced shutdown): the work goes with it
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            else:
+                hooks.remove(gone.fire)
 
     async def json_answer(self, render: Callable[[], Any], *, large: bool) -> Answer:
         """Render a payload (``render()``) to a JSON answer; off the loop when ``large``."""

@@ -15,7 +15,9 @@ they are and adds, per connection:
 - a body deadline (``--body-timeout``): from the end of the headers, the whole body (fixed
   length or chunked) must arrive in time;
 - a connection limit (``--max-connections``): beyond it a new connection gets a fixed
-  ``503`` and is closed at once, before anything is parsed, so the accept loop stays cheap.
+  ``503`` and is closed at once, before anything is parsed, so the accept loop stays cheap;
+- disconnect hooks (``DISCONNECT_HOOKS``): a request's work is cancelled the moment its
+  connection is lost, without a watcher task per request.
 
 Idle keep-alive connections are closed by uvicorn's own timer (``--keep-alive-timeout``).
 
@@ -29,12 +31,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger(__name__)
+
+# A scope extension: callables run when the connection of a request without a complete
+# response is lost. A route registers one instead of a task per request that waits on
+# ``receive`` for ``http.disconnect`` (see ``Call.unless_disconnected``).
+DISCONNECT_HOOKS = "nerve.disconnect_hooks"
 
 # The request line and headers of one request, at most (h11's default, which uvicorn's h11
 # protocol used here before).
@@ -98,7 +106,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        cycle = self.cycle
         super().connection_lost(exc)
+        if cycle is not None and not cycle.response_complete:
+            extensions: dict[str, Any] = cycle.scope.get("extensions") or {}
+            for hook in list(extensions.get(DISCONNECT_HOOKS, ())):
+                hook()
 
     def data_received(self, data: bytes) -> None:
         if self._head_refused:
@@ -138,6 +151,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._head_refused = True  # answered 431 by data_received; the app never runs
             return
         self._expect("body")  # cancelled at once by on_message_complete when there is none
+        hooks: list[Callable[[], None]] = []
+        self.scope["extensions"] = {DISCONNECT_HOOKS: hooks}  # type: ignore[dict-item]
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
