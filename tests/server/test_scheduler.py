@@ -375,3 +375,116 @@ def test_work_that_would_outlast_the_queue_time_at_the_measured_rate_is_refused(
     finally:
         model.gate.set()
         worker.close(5)
+
+
+# -- lanes and finishing --------------------------------------------------------------------
+class SlowFirstModel:
+    """Two lanes: the call holding the window with id ``slow_id`` finishes last, so a job's
+    pieces come back out of order."""
+
+    def __init__(self, slow_id: int) -> None:
+        self.slow_id = slow_id
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, windows: list[WindowTokens]) -> list[np.ndarray]:
+        with self.lock:
+            self.threads.add(threading.current_thread().name)
+        if any(int(w.ids[0]) == self.slow_id for w in windows):
+            time.sleep(0.3)
+        return fake_logits(windows)
+
+
+def test_two_lanes_run_a_jobs_pieces_at_once_and_put_its_logits_in_order() -> None:
+    model = SlowFirstModel(slow_id=100)
+    # A budget of one window per batch: the job's three windows go to different batches.
+    worker = ModelWorker(model, max_batch_tokens=4, lanes=2)
+    worker.start()
+    try:
+        job = worker.submit([window(4, first_id=100), window(4, 200), window(4, 300)])
+        result = job.result(5)
+    finally:
+        worker.close(5)
+    assert [int(lg[0, 0]) for lg in result.logits] == [100, 200, 300]
+    assert model.threads == {"nerve-model-lane-0", "nerve-model-lane-1"}
+
+
+def test_abort_fails_jobs_whose_last_batch_is_already_running() -> None:
+    model = GatedModel()
+    worker = ModelWorker(model, max_batch_tokens=10_000, lanes=2)
+    worker.start()
+    try:
+        running = worker.submit([window(2, first_id=1)])
+        assert model.entered.wait(5)
+        assert worker.queue_depth == 0  # wholly taken: no longer queued, still not answered
+        assert worker.abort(Unavailable("shutting down")) == 1
+        with pytest.raises(Unavailable, match="shutting down"):
+            running.result(1)
+    finally:
+        model.gate.set()
+        worker.close(5)
+
+
+class Tally:
+    """A ``finish`` that sums each job's logits, and records each call's payloads."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def __call__(self, payloads: list[str], logits: list[list[np.ndarray]]) -> list[float]:
+        self.calls.append(list(payloads))
+        if self.fail_on in payloads:
+            raise ValueError(f"cannot finish {self.fail_on}")
+        return [float(sum(lg.sum() for lg in job)) for job in logits]
+
+    def __eq__(self, other: object) -> bool:  # equal finishes are grouped; this one is unique
+        return other is self
+
+    __hash__ = object.__hash__
+
+
+def test_jobs_finished_by_one_batch_are_finished_together_by_an_equal_finish() -> None:
+    model = GatedModel()
+    tally, other = Tally(), Tally()
+    worker = ModelWorker(model, max_batch_tokens=10_000)
+    worker.start()
+    try:
+        busy = worker.submit([window(1, first_id=0)])
+        assert model.entered.wait(5)
+        jobs = [
+            worker.submit([window(2, first_id=i)], finish=tally, payload=f"j{i}") for i in (1, 2)
+        ]
+        odd = worker.submit([window(2, first_id=5)], finish=other, payload="odd")
+        model.gate.set()
+        busy.result(5)
+        results = [job.result(5) for job in jobs]
+        odd_result = odd.result(5)
+    finally:
+        worker.close(5)
+    assert tally.calls == [["j1", "j2"]] and other.calls == [["odd"]]
+    # window(2, first_id=i): ids i, i+1, each repeated over N_LABELS columns.
+    assert [r.finished for r in results] == [(1 + 2) * N_LABELS, (2 + 3) * N_LABELS]
+    assert odd_result.finished == (5 + 6) * N_LABELS
+    assert all(r.finish_ns is not None and r.finish_ns[0] <= r.finish_ns[1] for r in results)
+    assert busy.result(0).finished is None and busy.result(0).finish_ns is None
+
+
+def test_a_finish_that_fails_on_one_job_fails_only_that_job() -> None:
+    model = GatedModel()
+    tally = Tally(fail_on="bad")
+    worker = ModelWorker(model, max_batch_tokens=10_000)
+    worker.start()
+    try:
+        busy = worker.submit([window(1, first_id=0)])
+        assert model.entered.wait(5)
+        good = worker.submit([window(2, first_id=1)], finish=tally, payload="good")
+        bad = worker.submit([window(2, first_id=3)], finish=tally, payload="bad")
+        model.gate.set()
+        busy.result(5)
+        assert good.result(5).finished == (1 + 2) * N_LABELS
+        with pytest.raises(ValueError, match="cannot finish bad"):
+            bad.result(5)
+    finally:
+        worker.close(5)
+    assert tally.calls == [["good", "bad"], ["good"], ["bad"]]

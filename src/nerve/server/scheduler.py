@@ -391,6 +391,8 @@ class ModelWorker:
                 # Wholly taken jobs leave the queue; their last batches are running.
                 self._jobs = deque(job for job in self._jobs if job.taken < job.rows)
             depth = len(self._jobs)
+            if depth:
+                self._cond.notify()  # work is left: wake another lane (a submit woke only one)
         self._report_depth(depth)
         return pieces
 
