@@ -17,7 +17,7 @@ from nerve.engine.core import Engine
 from nerve.server.config import ServerConfig
 from nerve.server.http.app import create_app
 from nerve.server.metrics import ServerMetrics
-from nerve.server.service import InferenceService
+from nerve.server.service import InferenceService, WorkSizes
 
 from .cases import LONG_TEXT
 
@@ -134,3 +134,57 @@ def test_work_beyond_the_queue_bound_gets_429_at_once(engine: Engine) -> None:
     assert statuses.count(200) >= 1 and statuses[-5:] == [429] * 5
     assert all("--max-queued-tokens" in r.json()["error"]["message"] for r in responses[-5:])
     assert max(times) < 0.5  # refused at once, not after waiting for the model
+
+
+class CountingTokenize:
+    """The engine's tokenize, counted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.engine.tokenize(*args, **kwargs)
+
+
+def test_a_request_that_clearly_cannot_fit_is_refused_before_tokenizing(engine: Engine) -> None:
+    model = HeldModel(engine)
+    # LONG_TEXT is 332 model tokens on the tiny model (64-token windows): two queued fit 800.
+    service = serve(engine, ServerConfig(max_request_tokens=800, max_queued_tokens=800), model)
+    tokenize = CountingTokenize(engine)
+    service.engine.tokenize = tokenize  # type: ignore[method-assign]
+    body = {"inputs": [LONG_TEXT]}
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            held = [
+                asyncio.ensure_future(client.post("/predict", json=body, timeout=30))
+                for _ in range(3)  # one in the held lane, two queued: 664 of 800 tokens
+            ]
+            deadline = time.monotonic() + 20
+            while service.queue_depth < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            tokenized = tokenize.calls
+            refused = [(await client.post("/predict", json=body)).status_code for _ in range(3)]
+            assert tokenize.calls == tokenized  # each refused before its tokenization
+            model.gate.set()
+            return [r.status_code for r in await asyncio.gather(*held)] + refused
+
+    try:
+        statuses = asyncio.run(scenario())
+    finally:
+        model.gate.set()
+        service.close(5)
+    assert statuses == [200, 200, 200, 429, 429, 429]
+
+
+def test_work_sizes_learn_per_setting_and_size_class() -> None:
+    sizes = WorkSizes()
+    assert sizes.least_likely((512, 128), 100) == 0  # nothing known: no early refusal
+    sizes.learn((512, 128), 100, 30)
+    sizes.learn((512, 128), 10_000, 2_500)
+    assert sizes.least_likely((512, 128), 120) == int(120 * 0.3 * WorkSizes.EARLY_SHARE)
+    assert sizes.least_likely((512, 128), 9_000) == int(9_000 * 0.25 * WorkSizes.EARLY_SHARE)
+    assert sizes.least_likely((128, 63), 9_000) == 0  # another setting: unknown

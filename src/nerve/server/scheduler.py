@@ -313,6 +313,30 @@ class ModelWorker:
             and (wait >= self._max_queue_seconds)
         )
 
+    def refusal(self, tokens: int) -> Overloaded | None:
+        """Why a job of ``tokens`` model tokens would be refused now (``submit`` raises it);
+        None if it would be queued. Also asked before tokenizing, with an estimate."""
+        queued = self._queued_tokens
+        if self._max_queued is not None and queued + tokens > self._max_queued:
+            return Overloaded(
+                f"the server has {queued} model tokens of work queued and this request "
+                f"adds {tokens}; the limit is {self._max_queued} (--max-queued-tokens); "
+                "retry later"
+            )
+        wait = self._drain_seconds(queued + tokens)
+        if (
+            self._max_queue_seconds is not None
+            and wait is not None
+            and queued > 0
+            and wait > self._max_queue_seconds
+        ):
+            return Overloaded(
+                f"the server's queued work would take about {wait:.0f} s at the "
+                f"throughput measured now, more than {self._max_queue_seconds:g} s "
+                "(half of --request-timeout); retry later"
+            )
+        return None
+
     # -- producers (any thread) -----------------------------------------------------------
     def submit(
         self,
@@ -329,25 +353,9 @@ class ModelWorker:
         with self._cond:
             if self._crashed is not None or self._closing:
                 raise Unavailable("the model worker is not running; the server is unhealthy")
-            queued = self._queued_tokens
-            if self._max_queued is not None and queued + tokens > self._max_queued:
-                raise Overloaded(
-                    f"the server has {queued} model tokens of work queued and this request "
-                    f"adds {tokens}; the limit is {self._max_queued} (--max-queued-tokens); "
-                    "retry later"
-                )
-            wait = self._drain_seconds(queued + tokens)
-            if (
-                self._max_queue_seconds is not None
-                and wait is not None
-                and queued > 0
-                and wait > self._max_queue_seconds
-            ):
-                raise Overloaded(
-                    f"the server's queued work would take about {wait:.0f} s at the "
-                    f"throughput measured now, more than {self._max_queue_seconds:g} s "
-                    "(half of --request-timeout); retry later"
-                )
+            refusal = self.refusal(tokens)
+            if refusal is not None:
+                raise refusal
             self._jobs.append(job)
             self._live.add(job)
             self._queued_tokens += tokens
