@@ -291,6 +291,9 @@ def _http_server(service: InferenceService, deadline: Deadline) -> _HttpServer:
             http=protocol_class(limits),
             log_config=None,  # keep the process's logging setup
             access_log=False,  # /metrics counts requests; a log line per request costs CPU
+            # Nothing in nerve reads the client's address, so uvicorn's X-Forwarded-For
+            # rewriting would only be one more ASGI layer on every request.
+            proxy_headers=False,
             lifespan="off",
             timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
             backlog=min(4096, config.max_connections),

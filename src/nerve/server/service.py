@@ -20,8 +20,7 @@ import asyncio
 import dataclasses
 import functools
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -206,7 +205,9 @@ class InferenceService:
         decode: Decoder[T],
         chars: int,
     ) -> list[T]:
-        async with self._admitted():
+        self._admission.enter()
+        self.metrics.in_flight.inc()
+        try:
             setting = self._check_windows(options)
             if self._worker.full:
                 raise self._queue_full()
@@ -232,6 +233,9 @@ class InferenceService:
                 ) from None
             finally:
                 timer.cancel()
+        finally:
+            self.metrics.in_flight.dec()
+            self._admission.leave()
 
     def _check_windows(self, options: InferenceOptions) -> tuple[int, int]:
         """Refuse window/stride settings whose overlap multiplies the model's work; the
@@ -273,16 +277,6 @@ class InferenceService:
                 f"this request is {tokens} model tokens ({windows} windows); the limit is "
                 f"{limit} (--max-request-tokens); send fewer or shorter texts"
             )
-
-    @asynccontextmanager
-    async def _admitted(self) -> AsyncIterator[None]:
-        self._admission.enter()
-        self.metrics.in_flight.inc()
-        try:
-            yield
-        finally:
-            self.metrics.in_flight.dec()
-            self._admission.leave()
 
     async def _pipeline(
         self,
