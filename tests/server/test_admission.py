@@ -87,10 +87,12 @@ class HeldModel:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.gate = threading.Event()
+        self.entered = threading.Event()
 
     def __call__(
         self, windows: list[WindowTokens], spread: bool = False, **kw: Any
     ) -> list[np.ndarray]:
+        self.entered.set()
         self.gate.wait(30)
         return self.engine.run_windows(windows, spread=spread, **kw)
 
@@ -159,14 +161,18 @@ def test_a_request_that_clearly_cannot_fit_is_refused_before_tokenizing(engine: 
     async def scenario() -> list[int]:
         transport = httpx.ASGITransport(app=create_app(service))
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            held = [
+            # One request in the held lane, then two queued: 664 of 800 tokens.
+            held = [asyncio.ensure_future(client.post("/predict", json=body, timeout=30))]
+            assert await asyncio.to_thread(model.entered.wait, 20)
+            held += [
                 asyncio.ensure_future(client.post("/predict", json=body, timeout=30))
-                for _ in range(3)  # one in the held lane, two queued: 664 of 800 tokens
+                for _ in range(2)
             ]
             deadline = time.monotonic() + 20
             while service.queue_depth < 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             tokenized = tokenize.calls
+            assert tokenized == 3
             refused = [(await client.post("/predict", json=body)).status_code for _ in range(3)]
             assert tokenize.calls == tokenized  # each refused before its tokenization
             model.gate.set()

@@ -212,10 +212,11 @@ class ModelWorker:
     runs it, and resolves the jobs whose last window it held.
 
     One lane per backend session on CPU (each session runs one batch on one core): a lane
-    takes the next batch as soon as its own finishes, so no core waits for the other's batch
-    to end, and the work that arrived meanwhile starts at once. A single lane that split each
-    batch over the sessions left a third of the two cores idle at saturation (measured: the
-    server used 1.66 of 2 cores). Accelerators run one large batch at a time: one lane.
+    takes its next batch as soon as its own ends, so no core waits for another's batch, and
+    a lane that decodes the requests its batch finished (``finish``) holds up only itself,
+    while the other cores keep running the model. (Before, one worker thread split each batch
+    over the sessions and waited for all of them.) Accelerators run one large batch at a
+    time: one lane.
     """
 
     def __init__(
@@ -257,7 +258,7 @@ class ModelWorker:
             thread.start()
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish what is queued, then stop the thread (waiting at most ``timeout``)."""
+        """Finish what is queued, then stop the lanes (waiting at most ``timeout`` in all)."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()

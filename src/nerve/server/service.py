@@ -8,7 +8,7 @@ Cancelling the awaiting task (client disconnect, timeout) cancels the job, whose
 windows the lanes then drop.
 
 Admission, in the order a request meets it: the request count (``--max-concurrent-requests``),
-window/stride settings that would multiply work, a full work queue, or one where even half
+window/stride settings that would multiply work, a full work queue, or one where even 90% of
 the request's likely work (``WorkSizes``) does not fit (both refused before tokenizing), then
 the request's own model tokens (``--max-request-tokens``, 413) and the queued work with it
 (``--max-queued-tokens``, 429).
