@@ -158,3 +158,41 @@ def test_work_result_comes_back_when_the_client_stays() -> None:
         return await call.unless_disconnected(work())
 
     assert asyncio.run(scenario()) == "result"
+
+
+class Accelerator:
+    """The engine's CPU backend dressed as an accelerator: only its ``device`` differs."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.device = "cuda:0"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda:0"])
+def test_small_requests_are_decoded_in_the_lane_on_cpu_and_on_the_loop_elsewhere(
+    engine: Engine, device: str
+) -> None:
+    patched = copy.copy(engine)
+    if device != "cpu":
+        patched.backend = Accelerator(engine.backend)  # type: ignore[assignment]
+    decoded_in: list[str] = []
+    decode_many = patched.decode_many
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        decoded_in.append(threading.current_thread().name)
+        return decode_many(*args, **kwargs)
+
+    patched.decode_many = recording  # type: ignore[method-assign]
+    service = InferenceService(patched, ServerConfig(), ServerMetrics())
+    service.start()
+    options = InferenceOptions()
+    try:
+        got = asyncio.run(service.entities(TEXTS[:3], options))
+    finally:
+        service.close(5)
+    assert got == engine(list(TEXTS[:3]))  # the library's answers either way
+    expected = "nerve-model-lane-" if device == "cpu" else "MainThread"
+    assert decoded_in and all(name.startswith(expected) for name in decoded_in), decoded_in
