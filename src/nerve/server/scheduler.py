@@ -121,7 +121,7 @@ class Job:
     started: float | None = None
     model_seconds: float = 0.0
     # Per window, set as its batch finishes: lanes may finish a job's pieces in any order.
-    logits: list[np.ndarray | None] = field(default_factory=list)
+    logits: list[np.ndarray | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.logits = [None] * len(self.windows)

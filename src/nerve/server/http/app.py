@@ -3,6 +3,7 @@ error handlers and the guard middleware, nothing else."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ...errors import NerveError
+from ..auth import ApiKey
 from ..errors import MethodNotAllowed, NotFound
 from ..service import InferenceService
 from . import routes_encoderfile, routes_ops
@@ -23,9 +25,9 @@ from .answer import ClientDisconnected, answer_for, error_answer
 from .drain import Drain
 from .front import CALL_ROUTES, FrontDoor
 from .front import Route as CallRoute
-from .guards import HostAllowListMiddleware, allowed_host_names
+from .guards import allowed_host_names, host_refusal
 from .io import Call, service_of
-from .middleware import ApiKeyMiddleware
+from .middleware import Refusal, RefusingMiddleware, key_refusal
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +57,28 @@ ROUTES = [
 
 def create_app(service: InferenceService, drain: Drain | None = None) -> ASGIApp:
     """The server's HTTP app; ``drain`` is set by the runner when shutdown starts."""
-    return FrontDoor(_starlette_app(service), service, _paths(), drain)
+    config = service.config
+    # The guard rules, built once: the front door applies them to its fast path, Starlette's
+    # middleware to every other request (the CORS middleware between them).
+    hosts = allowed_host_names(config.host, config.allowed_hosts)
+    host_guard = None if hosts is None else functools.partial(host_refusal, allowed=hosts)
+    key_guard = (
+        None
+        if config.api_key is None
+        else functools.partial(key_refusal, key=ApiKey(config.api_key))
+    )
+    guards = [guard for guard in (host_guard, key_guard) if guard is not None]
+    app = _starlette_app(service, host_guard, key_guard)
+    return FrontDoor(app, service, _paths(), guards, drain)
 
 
-def _starlette_app(service: InferenceService) -> Starlette:
+def _starlette_app(
+    service: InferenceService, host_guard: Refusal | None, key_guard: Refusal | None
+) -> Starlette:
     config = service.config
     middleware = []
-    hosts = allowed_host_names(config.host, config.allowed_hosts)
-    if hosts is not None:
-        middleware.append(Middleware(HostAllowListMiddleware, allowed=hosts))
+    if host_guard is not None:
+        middleware.append(Middleware(RefusingMiddleware, refusal=host_guard))
     if config.cors_origins:
         # Outside the API-key check: a preflight (OPTIONS) carries no credentials.
         middleware.append(
@@ -74,8 +89,8 @@ def _starlette_app(service: InferenceService) -> Starlette:
                 allow_headers=["Content-Type", "Authorization", "Api-Key"],
             )
         )
-    if config.api_key is not None:
-        middleware.append(Middleware(ApiKeyMiddleware, api_key=config.api_key))
+    if key_guard is not None:
+        middleware.append(Middleware(RefusingMiddleware, refusal=key_guard))
     app = Starlette(
         routes=ROUTES,
         middleware=middleware,

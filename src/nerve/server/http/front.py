@@ -6,9 +6,10 @@ Why a fast path: with one-sentence requests at saturation the event loop limits 
 and Starlette's layers (middleware and router frames, Request and Response objects, a send
 wrapper per layer) cost more than a quarter of the loop's time per request (measured in
 process on /predict_tokens: 282 µs of loop CPU per request through Starlette, 203 µs
-without). The fast path applies the same guard functions as the Starlette middleware
-(``host_refusal``, ``key_refusal``), runs the same route functions (each takes a ``Call``)
-and maps errors with the same function (``answer_for``); only the framework is skipped. With
+without). The fast path applies the same guard rules as the Starlette middleware
+(``host_refusal``, ``key_refusal``, built once by ``create_app``), runs the same route
+functions (each takes a ``Call``) and maps errors with the same function (``answer_for``);
+only the framework is skipped. With
 CORS configured (``--cors-origins``) every request goes through Starlette, whose CORS
 middleware adds the headers browsers check.
 """
@@ -17,18 +18,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import ApiKey
 from ..service import InferenceService
 from . import routes_baseten, routes_encoderfile, routes_ops
 from .answer import Answer, answer_for, error_answer
 from .drain import Drain, refuse_while_draining
-from .guards import allowed_host_names, host_refusal
 from .io import Call
-from .middleware import key_refusal
+from .middleware import Refusal
 
 ACCESS_LOG = logging.getLogger("nerve.access")
 
@@ -47,16 +46,18 @@ class FrontDoor:
         app: ASGIApp,
         service: InferenceService,
         paths: Collection[str],
+        guards: Sequence[Refusal],
         drain: Drain | None = None,
     ) -> None:
+        """``guards``: the Host and API-key rules in force, in the order Starlette's middleware
+        applies them (``create_app`` builds both from one config)."""
         config = service.config
         self.app = app
         self.service = service
         self.metrics = service.metrics
         self.drain = drain or Drain()
         self.paths = frozenset(paths)
-        self.allowed_hosts = allowed_host_names(config.host, config.allowed_hosts)
-        self.api_key = ApiKey(config.api_key) if config.api_key is not None else None
+        self.guards = tuple(guards)
         self.fast: dict[str, Route] = {} if config.cors_origins else dict(CALL_ROUTES)
         self.access_log = config.access_log
         if self.access_log:
@@ -88,7 +89,7 @@ class FrontDoor:
                 )
 
     async def _fast(self, route: Route, scope: Scope, receive: Receive, send: Send) -> int:
-        refusal = host_refusal(scope, self.allowed_hosts) or key_refusal(scope, self.api_key)
+        refusal = next((error for guard in self.guards if (error := guard(scope))), None)
         if refusal is not None:
             answer = error_answer(refusal)
         else:

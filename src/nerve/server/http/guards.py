@@ -18,10 +18,9 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from ..errors import HostNotAllowed
-from .answer import error_answer
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -72,21 +71,6 @@ def host_refusal(scope: Scope, allowed: frozenset[str] | None) -> HostNotAllowed
         f"Host {host!r} is not served here; allowed: {', '.join(sorted(allowed))} "
         "(--allowed-hosts adds names)"
     )
-
-
-class HostAllowListMiddleware:
-    """Answers 421 to a request whose ``Host`` is not served (``host_refusal``)."""
-
-    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
-        self.app = app
-        self.allowed = allowed
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = host_refusal(scope, self.allowed) if scope["type"] == "http" else None
-        if refusal is None:
-            await self.app(scope, receive, send)
-            return
-        await error_answer(refusal).send(send)
 
 
 # -- the demo page's Content-Security-Policy ----------------------------------------------------

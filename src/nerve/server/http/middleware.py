@@ -1,13 +1,20 @@
-"""API-key authentication: the rule (``key_refusal``), and the pure ASGI middleware that
-applies it to the routes Starlette serves (the front door's fast path calls the rule itself)."""
+"""API-key authentication (``key_refusal``), and the pure ASGI middleware that applies a
+guard rule (this one, or the Host allow-list's ``host_refusal``) to the routes Starlette
+serves; the front door's fast path calls the same rules itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ...errors import NerveError
 from ..auth import ApiKey
 from ..errors import Unauthorized
 from .answer import error_answer
+
+# A guard rule: the error to answer a request with, or None when it may go on.
+Refusal = Callable[[Scope], NerveError | None]
 
 # Routes reachable without a key: the liveness probe (load balancers carry no secrets) and the
 # static demo page, which only holds HTML/JS and asks for the key itself before any call.
@@ -26,14 +33,16 @@ def key_refusal(scope: Scope, key: ApiKey | None) -> Unauthorized | None:
     return Unauthorized("missing or wrong API key: send 'Authorization: Bearer KEY'")
 
 
-class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
+class RefusingMiddleware:
+    """Answers a request with the error its ``refusal`` rule names; passes it on otherwise."""
+
+    def __init__(self, app: ASGIApp, refusal: Refusal) -> None:
         self.app = app
-        self.key = ApiKey(api_key)
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = key_refusal(scope, self.key) if scope["type"] == "http" else None
-        if refusal is None:
+        error = self.refusal(scope) if scope["type"] == "http" else None
+        if error is None:
             await self.app(scope, receive, send)
             return
-        await error_answer(refusal).send(send)
+        await error_answer(error).send(send)
