@@ -367,10 +367,6 @@ class ModelWorker:
 
     # -- the worker thread ----------------------------------------------------------------
     def _main(self) -> None:
-        import os
-
-        if os.environ.get("XNICE"):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), int(os.environ["XNICE"]))
         try:
             while True:
                 pieces = self._next_batch()
