@@ -46,3 +46,22 @@ def test_lane_batches_script_reports_the_engine_and_each_batch_size(
         re.sub(r"^\d+", out[0].split()[-2], f"0 lanes, random batches of {n}: N/s")
         for n in (15, 30, 60)
     ]
+
+
+def test_lane_batches_script_prints_a_call_cost_per_shape(tiny_model_dir: Any) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_lane_batches.py")]
+        + ["--model", str(tiny_model_dir("bert")), "--costs"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert re.fullmatch(r"CPU: .+; one thread, µs of CPU per padded token of one call", out[0])
+    assert out[1].split() == ["rows", "\\", "width", "4", "8", "16", "32", "64"]
+    assert [line.split()[0] for line in out[2:]] == ["1", "2", "4", "8", "16", "32"]
+    for line in out[2:]:
+        costs = [float(cell) for cell in line.split()[1:]]
+        assert len(costs) == 5 and all(cost > 0 for cost in costs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
@@ -52,14 +53,13 @@ def _covered(window: WindowTokens) -> tuple[int, int]:
     return (int(offsets[:, 0].min()), int(offsets[:, 1].max()))
 
 
-def _window(
-    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray, with_word_ids: bool
-) -> tuple[WindowTokens, np.ndarray]:
-    """``with_word_ids``: keep the tokenizer's word of each token in the window (strategy
-    ``word`` groups by it); pre-split input always computes them (its words are the user's)."""
+def _content(
+    enc: Encoding, word_starts: np.ndarray | None, with_word_ids: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An encoding's ids, offsets into the text and (when asked, or for pre-split input)
+    word of each token; ``_NO_WORD_IDS`` otherwise."""
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-    special = np.asarray(enc.special_tokens_mask, dtype=bool)
     word_ids = _NO_WORD_IDS
     if word_starts is not None or with_word_ids:
         word_ids = encoding_word_ids(enc)
@@ -67,17 +67,21 @@ def _window(
         # Pre-split input only: the tokenizer's offsets are relative to each word.
         shift = np.where(word_ids >= 0, word_starts[np.maximum(word_ids, 0)], 0)
         offsets = offsets + shift[:, None]
+    return ids, offsets, word_ids
+
+
+def _window(
+    enc: Encoding, word_starts: np.ndarray | None, vocab: np.ndarray, with_word_ids: bool
+) -> tuple[WindowTokens, np.ndarray]:
+    """``with_word_ids``: keep the tokenizer's word of each token in the window (strategy
+    ``word`` groups by it); pre-split input always computes them (its words are the user's)."""
+    ids, offsets, word_ids = _content(enc, word_starts, with_word_ids)
+    special = np.asarray(enc.special_tokens_mask, dtype=bool)
     # Token strings by id (what transformers' convert_ids_to_tokens gives): Encoding.tokens
     # shows the surface text for some unknown pieces (Unigram), not the vocabulary entry.
     tokens = vocab[ids].tolist()
-    window = WindowTokens(
-        ids=ids,
-        offsets=offsets,
-        special=special,
-        tokens=tokens,
-        word_ids=word_ids if with_word_ids or word_starts is not None else None,
-    )
-    return window, word_ids
+    kept = word_ids if with_word_ids or word_starts is not None else None
+    return WindowTokens.built(ids, offsets, special, tokens, kept), word_ids
 
 
 class TextEncoder:
@@ -194,39 +198,37 @@ class TextEncoder:
         starts: np.ndarray | None,
     ) -> EncodedText:
         """One text's content tokens cut into sentence windows, specials added to each."""
-        with_word_ids = options.aggregation_strategy is Aggregation.WORD
-        whole, word_ids = _window(enc, starts, self._vocab, with_word_ids)
-        ranges = sentence_ranges(text, whole.offsets, budget, stride) or [(0, 0)]
+        keep_words = options.aggregation_strategy is Aggregation.WORD or starts is not None
+        ids, offsets, word_ids = _content(enc, starts, keep_words)
+        ranges = sentence_ranges(text, offsets, budget, stride) or [(0, 0)]
         if len(ranges) > 1 and not options.allow_windows:
             raise InputTooLong(
                 f"input of {len(text)} characters is longer than the model's window of "
                 f"{self.max_length} tokens; send truncate=true or enable windows"
             )
         pre, post = len(self._prefix), len(self._suffix)
-        windows, window_word_ids = [], []
+        windows = []
         for a, b in ranges:
-            ids = np.concatenate([self._prefix, whole.ids[a:b], self._suffix])
-            offsets = np.zeros((len(ids), 2), dtype=np.int64)
-            offsets[pre : pre + b - a] = whole.offsets[a:b]
-            special = np.ones(len(ids), dtype=bool)
-            special[pre : pre + b - a] = False
+            end = pre + b - a  # the window's content is [pre, end)
+            window_ids = np.empty(end + post, dtype=np.int64)
+            window_ids[:pre] = self._prefix
+            window_ids[pre:end] = ids[a:b]
+            window_ids[end:] = self._suffix
+            window_offsets = np.zeros((end + post, 2), dtype=np.int64)
+            window_offsets[pre:end] = offsets[a:b]
+            special = np.ones(end + post, dtype=bool)
+            special[pre:end] = False
             words = None
-            if whole.word_ids is not None:
-                words = np.concatenate([np.full(pre, -1), word_ids[a:b], np.full(post, -1)])
-            windows.append(
-                WindowTokens(
-                    ids=ids,
-                    offsets=offsets,
-                    special=special,
-                    tokens=self._vocab[ids].tolist(),
-                    word_ids=words,
-                )
-            )
-            if starts is not None:
-                assert words is not None  # pre-split input always has its word ids
-                window_word_ids.append(words)
-        n_words = len(starts) if starts is not None else 0
-        return EncodedText(text, windows, window_word_ids if starts is not None else None, n_words)
+            if keep_words:
+                words = np.full(end + post, -1, dtype=np.int64)
+                words[pre:end] = word_ids[a:b]
+            tokens = self._vocab[window_ids].tolist()
+            windows.append(WindowTokens.built(window_ids, window_offsets, special, tokens, words))
+        if starts is None:
+            return EncodedText(text, windows)
+        # Pre-split input always has its word ids.
+        window_word_ids = [cast("np.ndarray", w.word_ids) for w in windows]
+        return EncodedText(text, windows, window_word_ids, len(starts))
 
     def _collect(
         self, text: str, enc: Encoding, options: InferenceOptions, starts: np.ndarray | None
