@@ -68,3 +68,49 @@ def test_abbreviations_without_a_capital_after_are_no_cut() -> None:
 def test_windowing_option_is_checked() -> None:
     with pytest.raises(InvalidInput, match="windowing"):
         InferenceOptions(windowing="paragraphs")
+
+
+def _boundaries_one_gap_at_a_time(text: str, offsets: np.ndarray) -> tuple[list[int], list[int]]:
+    """The rule of the module docstring, applied to each gap between tokens in turn: what
+    the vectorized ``_boundaries`` must equal."""
+    from nerve.text.sentence_windows import _PARAGRAPH_BREAK, _SENTENCE_END, _SENTENCE_START
+
+    breaks, cuts = [], []
+    for i in range(1, len(offsets)):
+        prev_end, start = int(offsets[i - 1, 1]), int(offsets[i, 0])
+        gap = text[prev_end:start]
+        if start <= prev_end or gap.strip():
+            continue
+        if _PARAGRAPH_BREAK.search(gap):
+            breaks.append(i)
+        elif "\n" in gap or (
+            _SENTENCE_END.search(text[max(0, prev_end - 4) : prev_end])
+            and _SENTENCE_START.match(text, start)
+        ):
+            cuts.append(i)
+    return breaks, cuts
+
+
+def test_boundaries_match_the_rule_applied_gap_by_gap_on_random_texts() -> None:
+    from nerve.text.sentence_windows import _boundaries
+
+    rng = np.random.default_rng(5)
+    pieces = ["Paris", "the", "9", "É", "x", ".", "!", "?", "\u2026", '"', "'", "\u201d",
+              ")", "(", "[", "]", ",", "\u00e9t\u00e9", "\U0001f600", "\x00"]  # fmt: skip
+    gaps = [" ", " ", " ", " ", "", "  ", "\n", "\n\n", " \n \n", "\t", "\x07", "\n\x07\n"]
+    checked = 0
+    for _ in range(300):
+        parts = [str(rng.choice(pieces)) + str(rng.choice(gaps)) for _ in range(60)]
+        text = "".join(parts)
+        # Control characters are dropped, as real tokenizers drop them: gaps that are not
+        # only whitespace.
+        found = re.finditer(r"\w+|[^\w\s\x00-\x1f]", text)
+        offsets = np.array([m.span() for m in found], dtype=np.int64).reshape(-1, 2)
+        if len(offsets) < 2:
+            continue
+        breaks, cuts = _boundaries(text, offsets)
+        want_breaks, want_cuts = _boundaries_one_gap_at_a_time(text, offsets)
+        assert np.flatnonzero(breaks).tolist() == want_breaks, text
+        assert np.flatnonzero(cuts).tolist() == want_cuts, text
+        checked += len(want_breaks) + len(want_cuts)
+    assert checked > 1000  # the random texts do hold many breaks and cuts

@@ -50,15 +50,28 @@ def sentence_ranges(
     return ranges
 
 
+# The characters ``_SENTENCE_END`` can end with: a gap of one space after any other character
+# is no boundary of any kind (the case of most gaps, decided without Python per token).
+_SENTENCE_END_LAST = np.array(sorted(map(ord, ".!?\u2026\"'\u2019\u201d)]")), dtype=np.uint32)
+
+
 def _boundaries(text: str, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per token i: a paragraph break before it, and a sentence cut allowed before it."""
     n = int(offsets.shape[0])
     breaks = np.zeros(n, dtype=bool)
     cuts = np.zeros(n, dtype=bool)
-    for i in range(1, n):
-        prev_end, start = int(offsets[i - 1, 1]), int(offsets[i, 0])
-        if start <= prev_end:
-            continue  # no gap: pieces of one word
+    if n < 2:
+        return breaks, cuts
+    prev_ends, starts = offsets[:-1, 1], offsets[1:, 0]
+    gaps = starts > prev_ends  # no gap: pieces of one word
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    last = max(len(codes) - 1, 0)
+    one_space = (starts - prev_ends == 1) & (codes[np.minimum(prev_ends, last)] == ord(" "))
+    after_end = np.isin(codes[np.clip(prev_ends - 1, 0, last)], _SENTENCE_END_LAST)
+    plain = one_space & ~after_end & (prev_ends > 0)
+    for j in np.flatnonzero(gaps & ~plain).tolist():
+        i = j + 1
+        prev_end, start = int(prev_ends[j]), int(starts[j])
         gap = text[prev_end:start]
         if gap.strip():
             continue  # text the tokenizer dropped (control characters): not a boundary
