@@ -104,6 +104,12 @@ BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --peers pipeline --workloads sho
 [ "$LIMIT" != 0 ] && BENCH_ARGS+=(--limit "$LIMIT")
 step bench 300 bash -c "$PY -m nerve.cli.main bench ${BENCH_ARGS[*]} > '$OUT_DIR/bench.json'"
 
+# The host's ceiling: the same engine and workloads with a model that costs nothing, on this
+# machine's CPU. No GPU takes the offline figures above past these (one process).
+HOST=(--json "$OUT_DIR/host.json" --repeats "$REPEATS")
+[ "$LIMIT" != 0 ] && HOST+=(--limit "$LIMIT")
+step host 120 $PY scripts/host_ceiling.py "${HOST[@]}"
+
 # Server: one sentence per request, 1 client (latency) and 64 clients (throughput).
 for clients in 1 64; do
   step "server_$clients" $((SECONDS_LOAD + 150)) bash -c "$PY -m nerve.cli.main bench \
@@ -121,7 +127,7 @@ $PY - <<EOF
 import json, pathlib
 out = pathlib.Path("$OUT_DIR")
 summary = {"steps": [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]}
-for name in ("device", "bench", "server_1", "server_64", "agreement"):
+for name in ("device", "bench", "host", "server_1", "server_64", "agreement"):
     f = out / f"{name}.json"
     try:
         summary[name] = json.loads(f.read_text())

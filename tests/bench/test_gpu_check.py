@@ -38,6 +38,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         "device": 0,
         "tests": 0,
         "bench": 0,
+        "host": 0,
         "server_1": 0,
         "server_64": 0,
         "agreement": 0,
@@ -49,6 +50,10 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
     for system in ("nerve", "pipeline-bs1", "pipeline-bs32"):
         for workload in ("short", "long"):
             assert (system, workload) in measured, measured
+    # The host's ceiling, with the model's cost taken away, on both workloads.
+    host = summary["host"]["workloads"]
+    assert set(host) == {"short", "long"} and host["short"]["texts"] == 64
+    assert all(figures["tokens_per_s"] > 0 for figures in host.values())
     for name in ("server_1", "server_64"):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load

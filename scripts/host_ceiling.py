@@ -1,0 +1,125 @@
+"""How fast nerve's host side alone goes: the engine with a model that costs nothing.
+
+On a GPU the model is fast enough that the host's share (tokenizing, cutting windows,
+batching, packing, decoding, building entities: Python and Rust on the CPU) sets the
+ceiling of "text in, entities out". This runs the whole engine (``Engine.__call__``, as
+``nerve bench`` does) with the model replaced by a stand-in that returns "O" for every token
+at once, on the bench's workloads, and prints texts/s and tokens/s: no GPU can take the
+engine past these figures on this CPU in one process.
+
+    NERVE_CONLL_DIR=../shared/data/conll2003 python scripts/host_ceiling.py [--json FILE]
+
+The stand-in takes the accelerator's path: packed batches of the engine's whole token budget
+(``max_batch_tokens``), rows joined into one array and the logits split back per window, as
+the torch backend does on CUDA. Tokens are counted as ``nerve bench`` counts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nerve.bench.runner import cpu_model
+from nerve.bench.workloads import Workload, build_workloads, default_conll_file, read_sentences
+from nerve.engine.core import Engine
+from nerve.model.resolve import resolve_model
+from nerve.model.spec import read_spec
+from nerve.text.loading import load_tokenizer
+
+
+class FreeModel:
+    """A backend whose forward pass costs nothing: every token gets label 0 ("O")."""
+
+    name = "stand-in"
+    device = "accelerator stand-in"  # not "cpu": the engine batches as for an accelerator
+    dtype = "float16"
+    packed = True
+    concurrency = 1
+
+    def __init__(self, n_labels: int) -> None:
+        self.n_labels = n_labels
+
+    def _logits(self, tokens: int) -> np.ndarray:
+        out = np.zeros((tokens, self.n_labels), dtype=np.float32)
+        out[:, 0] = 10.0
+        return out
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self._logits(input_ids.size).reshape(*input_ids.shape, self.n_labels)
+
+    def forward_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+        flat = np.concatenate(rows)  # the host's share of the real packed pass
+        bounds = np.cumsum([len(r) for r in rows])[:-1]
+        return np.split(self._logits(len(flat)), bounds)
+
+
+def free_engine(model: str | None) -> tuple[Engine, Path]:
+    model_dir = resolve_model(model)
+    spec = read_spec(model_dir)
+    engine = Engine(
+        spec=spec,
+        tokenizer=load_tokenizer(model_dir),
+        backend=FreeModel(len(spec.labels)),
+        model_dir=model_dir,
+        model_id=model_dir.name,
+    )
+    return engine, model_dir
+
+
+def measure(engine: Engine, workload: Workload, repeats: int) -> dict[str, float]:
+    texts = list(workload.texts)
+    engine(texts[:8], aggregation_strategy="simple")  # warm-up
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        engine(texts, aggregation_strategy="simple")
+        seconds.append(time.perf_counter() - started)
+    took = statistics.median(seconds)
+    return {
+        "texts": len(texts),
+        "tokens": workload.tokens,
+        "seconds": round(took, 4),
+        "texts_per_s": round(len(texts) / took, 1),
+        "tokens_per_s": round(workload.tokens / took),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model path (default: the embedded one)")
+    parser.add_argument("--workloads", default="short,long")
+    parser.add_argument("--limit", type=int, default=None, help="texts per workload")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    engine, model_dir = free_engine(args.model)
+    sentences = read_sentences(default_conll_file())
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    workloads = build_workloads(names, sentences, model_dir / "tokenizer.json", args.limit)
+    report: dict[str, object] = {
+        "cpu": cpu_model(),
+        "cores": len(os.sched_getaffinity(0)),
+        "model": str(model_dir),
+        "workloads": {},
+    }
+    print(f"CPU: {report['cpu']}, {report['cores']} cores; the model costs nothing")
+    for workload in workloads:
+        figures = measure(engine, workload, args.repeats)
+        report["workloads"][workload.name] = figures  # type: ignore[index]
+        print(
+            f"{workload.name}: {figures['texts']} texts, {figures['tokens']:,} tokens: "
+            f"{figures['texts_per_s']:,.0f} texts/s, {figures['tokens_per_s']:,.0f} tokens/s"
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""scripts/host_ceiling.py end to end on a tiny model and a made-up CoNLL file: the figures
+it reports and the entities its stand-in model leads to, never its speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from host_ceiling import FreeModel, free_engine  # noqa: E402
+
+
+def test_the_free_model_labels_every_token_outside_an_entity(tiny_model_dir: Any) -> None:
+    engine, _ = free_engine(str(tiny_model_dir("bert")))
+    assert isinstance(engine.backend, FreeModel)
+    texts = ["Peter Blackburn visited Berlin", "Nobody came. " * 200]
+    results = engine(texts, aggregation_strategy="simple")
+    assert [list(r.entities) for r in results] == [[], []]
+    from nerve.engine.core import options_from
+
+    # The long text ran as several windows: the stand-in took the packed path's many rows.
+    assert len(engine.tokenize(texts[1:], options_from({}))[0].windows) > 1
+
+
+def test_host_ceiling_script_reports_each_workload(tmp_path: Path, tiny_model_dir: Any) -> None:
+    lines = ["-DOCSTART- -X- -X- O", ""]
+    for i in range(400):
+        sentence = f"Peter Blackburn visited Berlin on day {i} ."
+        lines += [f"{word} NNP B-NP O" for word in sentence.split()] + [""]
+    (tmp_path / "eng.testb").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "host.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "host_ceiling.py")]
+        + ["--model", str(tiny_model_dir("bert")), "--repeats", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "NERVE_CONLL_DIR": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.splitlines()
+    assert re.fullmatch(r"CPU: .+, \d+ cores; the model costs nothing", printed[0])
+    for line, name in zip(printed[1:], ("short", "long"), strict=True):
+        assert re.fullmatch(
+            rf"{name}: \d+ texts, [\d,]+ tokens: [\d,]+ texts/s, [\d,]+ tokens/s", line
+        )
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["workloads"]) == {"short", "long"}
+    short = report["workloads"]["short"]
+    assert short["texts"] == 400 and short["tokens"] > 400 * 9  # words plus specials
+    for figures in report["workloads"].values():
+        assert figures["tokens_per_s"] > 0 and figures["seconds"] > 0
