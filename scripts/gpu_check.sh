@@ -62,6 +62,11 @@ else
   SHAPE=bert-base; LIMIT=0; REPEATS=3; SECONDS_LOAD=15; AGREE_LIMIT=0; TEST_K="cuda or packed"
 fi
 if [ "$DEVICE" = cpu ]; then DTYPE=float32; else DTYPE=float16; fi
+# Host worker processes for the nerve.hostpool rows: all cores but two (the model's process
+# and the load of everything else), at most 8, at least 1.
+CORES=$(nproc)
+HOST_WORKERS=$((CORES > 10 ? 8 : (CORES > 3 ? CORES - 2 : 1)))
+[ "$TINY" = 1 ] && HOST_WORKERS=2
 
 # step NAME SECONDS COMMAND...: run with a time limit, record status and seconds.
 step() {
@@ -100,15 +105,18 @@ step tests 240 $PY -m pytest -q -p no:cacheprovider -k "$TEST_K" \
 
 # Offline: text in → entities out, nerve vs the transformers pipeline on the same device.
 BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --peers pipeline --workloads short,long
-  --repeats "$REPEATS" --json)
+  --repeats "$REPEATS" --host-workers "$HOST_WORKERS" --json)
 [ "$LIMIT" != 0 ] && BENCH_ARGS+=(--limit "$LIMIT")
 step bench 300 bash -c "$PY -m nerve.cli.main bench ${BENCH_ARGS[*]} > '$OUT_DIR/bench.json'"
 
 # The host's ceiling: the same engine and workloads with a model that costs nothing, on this
-# machine's CPU. No GPU takes the offline figures above past these (one process).
-HOST=(--json "$OUT_DIR/host.json" --repeats "$REPEATS")
+# machine's CPU, in one process and with the host workers. No GPU takes the offline figures
+# above past these.
+HOST=(--repeats "$REPEATS")
 [ "$LIMIT" != 0 ] && HOST+=(--limit "$LIMIT")
-step host 120 $PY scripts/host_ceiling.py "${HOST[@]}"
+step host 120 $PY scripts/host_ceiling.py "${HOST[@]}" --json "$OUT_DIR/host.json"
+step host_pool 120 $PY scripts/host_ceiling.py "${HOST[@]}" --host-workers "$HOST_WORKERS" \
+  --json "$OUT_DIR/host_pool.json"
 
 # Server: one sentence per request, 1 client (latency) and 64 clients (throughput).
 for clients in 1 64; do
@@ -127,7 +135,7 @@ $PY - <<EOF
 import json, pathlib
 out = pathlib.Path("$OUT_DIR")
 summary = {"steps": [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]}
-for name in ("device", "bench", "host", "server_1", "server_64", "agreement"):
+for name in ("device", "bench", "host", "host_pool", "server_1", "server_64", "agreement"):
     f = out / f"{name}.json"
     try:
         summary[name] = json.loads(f.read_text())

@@ -21,14 +21,16 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nerve.bench.runner import cpu_model
 from nerve.bench.workloads import Workload, build_workloads, default_conll_file, read_sentences
 from nerve.engine.core import Engine
+from nerve.hostpool import HostPool
 from nerve.model.resolve import resolve_model
 from nerve.model.spec import read_spec
 from nerve.text.loading import load_tokenizer
@@ -73,13 +75,14 @@ def free_engine(model: str | None) -> tuple[Engine, Path]:
     return engine, model_dir
 
 
-def measure(engine: Engine, workload: Workload, repeats: int) -> dict[str, float]:
+def measure(run: Callable[..., Any], workload: Workload, repeats: int) -> dict[str, float]:
+    """``run``: the engine, or a ``HostPool`` over it."""
     texts = list(workload.texts)
-    engine(texts[:8], aggregation_strategy="simple")  # warm-up
+    run(texts[:8], aggregation_strategy="simple")  # warm-up
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        engine(texts, aggregation_strategy="simple")
+        run(texts, aggregation_strategy="simple")
         seconds.append(time.perf_counter() - started)
     took = statistics.median(seconds)
     return {
@@ -98,6 +101,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="texts per workload")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--host-workers",
+        type=int,
+        default=0,
+        help="tokenize and decode in this many worker processes (nerve.hostpool); 0: in this one",
+    )
     args = parser.parse_args()
     engine, model_dir = free_engine(args.model)
     sentences = read_sentences(default_conll_file())
@@ -107,16 +116,23 @@ def main() -> None:
         "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "model": str(model_dir),
+        "host_workers": args.host_workers,
         "workloads": {},
     }
-    print(f"CPU: {report['cpu']}, {report['cores']} cores; the model costs nothing")
-    for workload in workloads:
-        figures = measure(engine, workload, args.repeats)
-        report["workloads"][workload.name] = figures  # type: ignore[index]
-        print(
-            f"{workload.name}: {figures['texts']} texts, {figures['tokens']:,} tokens: "
-            f"{figures['texts_per_s']:,.0f} texts/s, {figures['tokens_per_s']:,.0f} tokens/s"
-        )
+    where = f"host workers: {args.host_workers}" if args.host_workers else "one process"
+    print(f"CPU: {report['cpu']}, {report['cores']} cores; the model costs nothing; {where}")
+    pool = HostPool(engine, args.host_workers) if args.host_workers else None
+    try:
+        for workload in workloads:
+            figures = measure(pool or engine, workload, args.repeats)
+            report["workloads"][workload.name] = figures  # type: ignore[index]
+            print(
+                f"{workload.name}: {figures['texts']} texts, {figures['tokens']:,} tokens: "
+                f"{figures['texts_per_s']:,.0f} texts/s, {figures['tokens_per_s']:,.0f} tokens/s"
+            )
+    finally:
+        if pool is not None:
+            pool.close()
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

@@ -67,3 +67,10 @@ class OutputError(NerveError):
     """An output path cannot be written (missing directory, a directory, no permission)."""
 
     code = "output_error"
+
+
+class HostPoolError(NerveError):
+    """A ``nerve.hostpool`` worker process failed or stopped (bad inputs raise their own
+    errors, as in the engine)."""
+
+    code = "host_pool_error"

@@ -75,6 +75,27 @@ def test_bench_table_nerve_only(
     assert "short: 3 texts" in out
 
 
+def test_bench_host_workers_adds_a_row_measured_through_a_host_pool(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conll = _conll_file(tmp_path / "test.conll", sentences=110)
+    options = "--limit 4 --peers none --repeats 1 --latency-texts 2 --host-workers 2 --json"
+    report = json.loads(_bench(model, conll, options, capsys))
+    rows = {(r["system"], r["workload"]): r for r in report["results"]}
+    assert set(rows) == {(s, w) for s in ("nerve", "nerve-host2") for w in ("short", "long")}
+    for workload in ("short", "long"):
+        row = rows[("nerve-host2", workload)]
+        assert row["info"]["host_workers"] == "2" and all(row[c] > 0 for c in COLUMNS)
+    assert report["meta"]["host_workers"] == 2
+
+
+def test_bench_rejects_a_negative_number_of_host_workers(
+    model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--model", model, "--host-workers", "-1"]) == 2
+    assert "--host-workers must be >= 0, got -1" in capsys.readouterr().err
+
+
 def test_bench_rejects_unknown_peer(model: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--model", model, "--peers", "bogus"]) == 2
     assert "unknown peer" in capsys.readouterr().err

@@ -39,6 +39,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         "tests": 0,
         "bench": 0,
         "host": 0,
+        "host_pool": 0,
         "server_1": 0,
         "server_64": 0,
         "agreement": 0,
@@ -47,13 +48,15 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
     # The offline bench measured nerve and the pipeline peer on both workloads.
     assert summary["bench"]["meta"]["device"] == "cpu"
     measured = {(row["system"], row["workload"]) for row in summary["bench"]["results"]}
-    for system in ("nerve", "pipeline-bs1", "pipeline-bs32"):
+    for system in ("nerve", "nerve-host2", "pipeline-bs1", "pipeline-bs32"):
         for workload in ("short", "long"):
             assert (system, workload) in measured, measured
     # The host's ceiling, with the model's cost taken away, on both workloads.
-    host = summary["host"]["workloads"]
-    assert set(host) == {"short", "long"} and host["short"]["texts"] == 64
-    assert all(figures["tokens_per_s"] > 0 for figures in host.values())
+    for name, workers in (("host", 0), ("host_pool", 2)):
+        assert summary[name]["host_workers"] == workers
+        host = summary[name]["workloads"]
+        assert set(host) == {"short", "long"} and host["short"]["texts"] == 64
+        assert all(figures["tokens_per_s"] > 0 for figures in host.values())
     for name in ("server_1", "server_64"):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load

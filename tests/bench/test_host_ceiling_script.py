@@ -50,7 +50,7 @@ def test_host_ceiling_script_reports_each_workload(tmp_path: Path, tiny_model_di
     )
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.splitlines()
-    assert re.fullmatch(r"CPU: .+, \d+ cores; the model costs nothing", printed[0])
+    assert re.fullmatch(r"CPU: .+, \d+ cores; the model costs nothing; one process", printed[0])
     for line, name in zip(printed[1:], ("short", "long"), strict=True):
         assert re.fullmatch(
             rf"{name}: \d+ texts, [\d,]+ tokens: [\d,]+ texts/s, [\d,]+ tokens/s", line
@@ -61,3 +61,29 @@ def test_host_ceiling_script_reports_each_workload(tmp_path: Path, tiny_model_di
     assert short["texts"] == 400 and short["tokens"] > 400 * 9  # words plus specials
     for figures in report["workloads"].values():
         assert figures["tokens_per_s"] > 0 and figures["seconds"] > 0
+
+
+def test_host_ceiling_script_through_host_workers(tmp_path: Path, tiny_model_dir: Any) -> None:
+    lines = ["-DOCSTART- -X- -X- O", ""]
+    for i in range(40):
+        lines += [f"{word} NNP B-NP O" for word in f"Tim Cook visited Paris {i} .".split()]
+        lines += [""]
+    (tmp_path / "eng.testb").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "host.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "host_ceiling.py")]
+        + ["--model", str(tiny_model_dir("bert")), "--workloads", "short", "--repeats", "1"]
+        + ["--host-workers", "2", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "NERVE_CONLL_DIR": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith("the model costs nothing; host workers: 2")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["host_workers"] == 2 and report["workloads"]["short"]["texts"] == 40

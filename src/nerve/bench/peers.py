@@ -40,6 +40,7 @@ class SystemSpec:
     device: str = "cpu"
     stride: int | None = None  # the pipeline's stride: nerve's default window overlap
     window: int | None = None  # nerve only: window length in tokens (None: the model's own)
+    host_workers: int = 0  # nerve only: tokenize and decode in worker processes (hostpool)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,8 +88,13 @@ def nerve_window_system(window: int) -> str:
     return f"{NERVE}-window{window}"
 
 
+def nerve_host_system(workers: int) -> str:
+    """The name of nerve run with ``workers`` host worker processes (``nerve.hostpool``)."""
+    return f"{NERVE}-host{workers}"
+
+
 def load_system(spec: SystemSpec) -> LoadedSystem:
-    if spec.name == NERVE or spec.window is not None:
+    if spec.name == NERVE or spec.window is not None or spec.host_workers:
         return _load_nerve(spec)
     if spec.name in PIPELINE_BATCHES:
         return _load_pipeline(spec, PIPELINE_BATCHES[spec.name])
@@ -116,8 +122,16 @@ def _load_nerve(spec: SystemSpec) -> LoadedSystem:
     if spec.window is not None:
         options["window"] = spec.window
 
+    call: Callable[..., object] = engine
+    if spec.host_workers:
+        from ..hostpool import HostPool
+
+        # Closed when this measuring process exits: its workers see the socket close.
+        call = HostPool(engine, spec.host_workers)
+        info["host_workers"] = str(spec.host_workers)
+
     def run(texts: str | list[str]) -> object:
-        return engine(texts, **options)
+        return call(texts, **options)
 
     return LoadedSystem(batch=run, one=run, info=info)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .peers import (
     PIPELINE_BATCHES,
     SystemSpec,
     expand_peers,
+    nerve_host_system,
     nerve_window_system,
     unavailable,
 )
@@ -47,6 +48,9 @@ class BenchConfig:
     conll: Path | None = None  # CoNLL file the texts come from (default: eng.testb)
     # Extra nerve rows with windows of these lengths (e.g. 512 beside ModernBERT's 8,192).
     nerve_windows: tuple[int, ...] = ()
+    # An extra nerve row with tokenizing and decoding in this many worker processes
+    # (nerve.hostpool); 0: none.
+    host_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -55,6 +59,8 @@ class BenchConfig:
             raise InvalidInput(f"limit must be >= 1, got {self.limit}")
         if self.latency_texts < 0:
             raise InvalidInput(f"latency_texts must be >= 0, got {self.latency_texts}")
+        if self.host_workers < 0:
+            raise InvalidInput(f"--host-workers must be >= 0, got {self.host_workers}")
         if any(w < 2 for w in self.nerve_windows):
             raise InvalidInput(
                 f"--nerve-windows must be token counts >= 2, got {self.nerve_windows}"
@@ -67,7 +73,8 @@ Progress = Callable[[str], None]
 def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchReport:
     say = progress or (lambda _msg: None)
     windowed = {nerve_window_system(w): w for w in config.nerve_windows}
-    systems = (NERVE, *windowed, *expand_peers(config.peers))
+    pooled = (nerve_host_system(config.host_workers),) if config.host_workers else ()
+    systems = (NERVE, *windowed, *pooled, *expand_peers(config.peers))
     with tempfile.TemporaryDirectory(prefix="nerve-bench-") as tmp:
         work = Path(tmp)
         if config.shape:
@@ -80,6 +87,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRep
         for system in (s for s in systems if s not in skipped):
             say(f"measuring {system}")
             spec = _system_spec(system, model, config.device, windowed.get(system))
+            if system in pooled:
+                spec = replace(spec, host_workers=config.host_workers)
             results.extend(_measure(spec, workloads, config, work))
     meta = _meta(config, model)
     return BenchReport(meta, tuple(workloads), tuple(results), skipped)
@@ -157,6 +166,7 @@ def _meta(config: BenchConfig, model: BenchModel) -> dict[str, Any]:
         "model": model.description,
         "shape": config.shape,
         "nerve_windows": list(config.nerve_windows),
+        "host_workers": config.host_workers,
         "device": config.device,
         "repeats": config.repeats,
         "latency_texts": config.latency_texts,

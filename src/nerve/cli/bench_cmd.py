@@ -68,6 +68,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="comma-separated window lengths: an extra nerve row for each (e.g. 512 beside "
         "ModernBERT's own 8,192-token window)",
     )
+    p.add_argument(
+        "--host-workers",
+        type=int,
+        default=0,
+        help="an extra nerve row that tokenizes and decodes in this many worker processes "
+        "(nerve.hostpool; for accelerators, where one process's host work is the limit)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median)")
     p.add_argument(
@@ -144,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         latency_texts=args.latency_texts,
         conll=args.conll,
         nerve_windows=args.nerve_windows,
+        host_workers=args.host_workers,
     )
     report = run_bench(config, progress=lambda msg: print(f"nerve bench: {msg}", file=sys.stderr))
     if args.json:

@@ -175,32 +175,46 @@ class Engine:
         ``serial``: the batches run one after another in the calling thread, not on the
         engine's session threads (for a caller that runs one thread per session itself: the
         server's lanes)."""
+        rows = [w.ids for w in windows]
+        return self.run_rows(rows, batch_tokens, spread=spread, alone=alone, serial=serial)
+
+    def run_rows(
+        self,
+        rows: Sequence[np.ndarray],
+        batch_tokens: int | None = None,
+        *,
+        spread: bool = False,
+        alone: Sequence[bool] | None = None,
+        serial: bool = False,
+    ) -> list[np.ndarray]:
+        """``run_windows`` on the windows' token ids alone (int64 [n_tokens] each): for a
+        caller whose windows live elsewhere (``nerve.hostpool``'s worker processes)."""
         if getattr(self.backend, "packed", False):
-            return self._run_packed(windows)
+            return self._run_packed(rows)
         budget = self._batch_tokens if batch_tokens is None else batch_tokens
-        shared = [i for i in range(len(windows)) if not (alone and alone[i])]
-        lengths = [len(windows[i]) for i in shared]
+        shared = [i for i in range(len(rows)) if not (alone and alone[i])]
+        lengths = [len(rows[i]) for i in shared]
         batching = spread_batches if spread else budget_batches
         batches = [[shared[j] for j in batch] for batch in batching(lengths, budget)]
         if alone:
-            batches += [[i] for i in range(len(windows)) if alone[i]]
+            batches += [[i] for i in range(len(rows)) if alone[i]]
 
         def run(batch: list[int]) -> np.ndarray:
-            ids, mask = pad_rows([windows[i].ids for i in batch], self._pad_id)
+            ids, mask = pad_rows([rows[i] for i in batch], self._pad_id)
             return self.backend.forward(ids, mask)  # [batch, width, n_labels]
 
-        out: list[np.ndarray | None] = [None] * len(windows)
+        out: list[np.ndarray | None] = [None] * len(rows)
         results = [run(b) for b in batches] if serial else self._pool.map(run, batches)
         for batch, logits in zip(batches, results, strict=True):
             for row, i in enumerate(batch):
-                out[i] = logits[row, : len(windows[i])]
+                out[i] = logits[row, : len(rows[i])]
         return out  # type: ignore[return-value]
 
-    def _run_packed(self, windows: Sequence[WindowTokens]) -> list[np.ndarray]:
+    def _run_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Packed batches: the budget counts real tokens only, since no padding is computed."""
-        out: list[np.ndarray | None] = [None] * len(windows)
-        for batch in packed_batches([len(w) for w in windows], self.max_batch_tokens):
-            logits = self.backend.forward_packed([windows[i].ids for i in batch])  # type: ignore[attr-defined]
+        out: list[np.ndarray | None] = [None] * len(rows)
+        for batch in packed_batches([len(r) for r in rows], self.max_batch_tokens):
+            logits = self.backend.forward_packed([rows[i] for i in batch])  # type: ignore[attr-defined]
             for i, lg in zip(batch, logits, strict=True):
                 out[i] = lg
         return out  # type: ignore[return-value]
