@@ -4,57 +4,43 @@ it reports and the entities its stand-in model leads to, never its speed."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from support.scripts import ROOT, run_script, write_conll
+
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from host_ceiling import FreeModel, free_engine  # noqa: E402
 
+FIGURES = r"\d+ texts, [\d,]+ tokens: [\d,]+ texts/s, [\d,]+ tokens/s"
+
 
 def test_the_free_model_labels_every_token_outside_an_entity(tiny_model_dir: Any) -> None:
+    from nerve.engine.core import options_from
+
     engine, _ = free_engine(str(tiny_model_dir("bert")))
     assert isinstance(engine.backend, FreeModel)
     texts = ["Peter Blackburn visited Berlin", "Nobody came. " * 200]
     results = engine(texts, aggregation_strategy="simple")
     assert [list(r.entities) for r in results] == [[], []]
-    from nerve.engine.core import options_from
-
     # The long text ran as several windows: the stand-in took the packed path's many rows.
     assert len(engine.tokenize(texts[1:], options_from({}))[0].windows) > 1
 
 
 def test_host_ceiling_script_reports_each_workload(tmp_path: Path, tiny_model_dir: Any) -> None:
-    lines = ["-DOCSTART- -X- -X- O", ""]
-    for i in range(400):
-        sentence = f"Peter Blackburn visited Berlin on day {i} ."
-        lines += [f"{word} NNP B-NP O" for word in sentence.split()] + [""]
-    (tmp_path / "eng.testb").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sentences = [f"Peter Blackburn visited Berlin on day {i} ." for i in range(400)]
     out = tmp_path / "host.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "host_ceiling.py")]
-        + ["--model", str(tiny_model_dir("bert")), "--repeats", "1", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "NERVE_CONLL_DIR": str(tmp_path),
-            "PYTHONPATH": os.pathsep.join(sys.path),
-        },
-    )
-    assert proc.returncode == 0, proc.stderr
-    printed = proc.stdout.splitlines()
+    printed = run_script(
+        "host_ceiling.py",
+        ["--model", str(tiny_model_dir("bert")), "--repeats", "1", "--json", str(out)],
+        write_conll(tmp_path, sentences),
+    ).splitlines()
     assert re.fullmatch(r"CPU: .+, \d+ cores; the model costs nothing; one process", printed[0])
     for line, name in zip(printed[1:], ("short", "long"), strict=True):
-        assert re.fullmatch(
-            rf"{name}: \d+ texts, [\d,]+ tokens: [\d,]+ texts/s, [\d,]+ tokens/s", line
-        )
+        assert re.fullmatch(rf"{name}: {FIGURES}", line)
     report = json.loads(out.read_text(encoding="utf-8"))
     assert set(report["workloads"]) == {"short", "long"}
     short = report["workloads"]["short"]
@@ -64,26 +50,15 @@ def test_host_ceiling_script_reports_each_workload(tmp_path: Path, tiny_model_di
 
 
 def test_host_ceiling_script_through_host_workers(tmp_path: Path, tiny_model_dir: Any) -> None:
-    lines = ["-DOCSTART- -X- -X- O", ""]
-    for i in range(40):
-        lines += [f"{word} NNP B-NP O" for word in f"Tim Cook visited Paris {i} .".split()]
-        lines += [""]
-    (tmp_path / "eng.testb").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "host.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "host_ceiling.py")]
-        + ["--model", str(tiny_model_dir("bert")), "--workloads", "short", "--repeats", "1"]
-        + ["--host-workers", "2", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "NERVE_CONLL_DIR": str(tmp_path),
-            "PYTHONPATH": os.pathsep.join(sys.path),
-        },
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].endswith("the model costs nothing; host workers: 2")
+    model = ["--model", str(tiny_model_dir("bert"))]
+    printed = run_script(
+        "host_ceiling.py",
+        [*model, "--workloads", "short", "--repeats", "1", "--host-workers", "2"]
+        + ["--json", str(out)],
+        write_conll(tmp_path, [f"Tim Cook visited Paris {i} ." for i in range(40)]),
+    ).splitlines()
+    assert printed[0].endswith("the model costs nothing; host workers: 2")
+    assert re.fullmatch(rf"short: {FIGURES}", printed[1])
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["host_workers"] == 2 and report["workloads"]["short"]["texts"] == 40
