@@ -126,3 +126,15 @@ def test_close_stops_every_worker(engine: Engine) -> None:
 def test_the_number_of_workers_is_checked(engine: Engine, workers: Any) -> None:
     with pytest.raises(InvalidInput, match="host workers must be a positive integer"):
         HostPool(engine, workers)
+
+
+def test_calls_from_several_threads_each_get_their_own_results(
+    pool: HostPool, engine: Engine
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [TEXTS[i:] + TEXTS[:i] for i in range(len(TEXTS))]
+    with ThreadPoolExecutor(4) as threads:
+        got = list(threads.map(lambda texts: pool(texts, aggregation_strategy="first"), batches))
+    for texts, results in zip(batches, got, strict=True):
+        _same(results, engine(texts, aggregation_strategy="first"))

@@ -31,6 +31,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -105,7 +106,8 @@ class HostPool:
     this process. Use as a context manager, or ``close()`` it: the workers are processes.
 
     ``pool(texts, **options)`` returns what ``engine(texts, **options)`` does (a list of
-    ``TextResult``; one for a single string).
+    ``TextResult``; one for a single string). Calls from several threads run one at a time:
+    each call already keeps every worker busy.
     """
 
     def __init__(
@@ -133,6 +135,7 @@ class HostPool:
         self._workers: list[_Worker] = []
         self._closed = False
         self._broken: HostPoolError | None = None  # set when a worker stopped
+        self._calling = threading.Lock()  # one call at a time owns the workers' pipes
         try:
             # Fresh interpreters, not forks: the pool's process may hold CUDA, ONNX Runtime or
             # tokenizer threads, none of which survive a fork.
@@ -181,7 +184,10 @@ class HostPool:
         texts = check_texts([inputs] if single else inputs)
         opts = options_from(options)
         chunks = [texts[i : i + self.chunk_texts] for i in range(0, len(texts), self.chunk_texts)]
-        done = _Call(self, chunks, opts).run()
+        with self._calling:
+            if self._broken is not None:  # a worker stopped during the call before this one
+                raise self._broken
+            done = _Call(self, chunks, opts).run()
         results = [result for chunk in done for result in chunk]
         return results[0] if single else results
 
