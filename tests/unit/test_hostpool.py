@@ -138,3 +138,13 @@ def test_calls_from_several_threads_each_get_their_own_results(
         got = list(threads.map(lambda texts: pool(texts, aggregation_strategy="first"), batches))
     for texts, results in zip(batches, got, strict=True):
         _same(results, engine(texts, aggregation_strategy="first"))
+
+
+def test_texts_are_cut_into_chunks_by_count_and_by_characters() -> None:
+    from nerve.hostpool.pool import _chunks
+
+    texts = ["a" * n for n in (5, 5, 5, 30, 5, 100, 1, 1, 1, 1)]
+    chunks = _chunks(texts, most_texts=3, most_chars=20)
+    assert [t for chunk in chunks for t in chunk] == texts  # every text once, in order
+    assert [len(chunk) for chunk in chunks] == [3, 1, 1, 1, 3, 1]
+    assert _chunks([], 3, 20) == []

@@ -45,9 +45,11 @@ from ..errors import HostPoolError, InvalidInput
 from ..types import TextResult
 from .worker import WorkerSetup, worker_command, worker_environ
 
-# Texts per chunk: large enough that a chunk's messages cost little next to its work, small
-# enough that every worker gets several chunks of a call of a few thousand texts.
+# A chunk holds at most this many texts and, past its first text, this many characters:
+# large enough that a chunk's messages cost little next to its work, small enough that every
+# worker gets several chunks of a call of a thousand sentences or a dozen long documents.
 CHUNK_TEXTS = 256
+CHUNK_CHARS = 32 * 1024
 # Chunks a worker holds tokenized ahead of the model (and so in flight at once).
 DEPTH = 2
 STARTUP_SECONDS = 120.0
@@ -183,13 +185,30 @@ class HostPool:
         single = isinstance(inputs, str)
         texts = check_texts([inputs] if single else inputs)
         opts = options_from(options)
-        chunks = [texts[i : i + self.chunk_texts] for i in range(0, len(texts), self.chunk_texts)]
+        chunks = _chunks(texts, self.chunk_texts, CHUNK_CHARS)
         with self._calling:
             if self._broken is not None:  # a worker stopped during the call before this one
                 raise self._broken
             done = _Call(self, chunks, opts).run()
         results = [result for chunk in done for result in chunk]
         return results[0] if single else results
+
+
+def _chunks(texts: list[str], most_texts: int, most_chars: int) -> list[list[str]]:
+    """``texts`` in order, cut into chunks of at most ``most_texts`` texts and (unless one text
+    is longer) ``most_chars`` characters."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    chars = 0
+    for text in texts:
+        if current and (len(current) == most_texts or chars + len(text) > most_chars):
+            chunks.append(current)
+            current, chars = [], 0
+        current.append(text)
+        chars += len(text)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class _Call:
