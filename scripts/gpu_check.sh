@@ -104,10 +104,20 @@ step tests 240 $PY -m pytest -q -p no:cacheprovider -k "$TEST_K" \
   tests/unit/test_families_deberta_modernbert.py
 
 # Offline: text in → entities out, nerve vs the transformers pipeline on the same device.
-BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --peers pipeline --workloads short,long
-  --repeats "$REPEATS" --host-workers "$HOST_WORKERS" --json)
+BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --workloads short,long --repeats "$REPEATS"
+  --json)
 [ "$LIMIT" != 0 ] && BENCH_ARGS+=(--limit "$LIMIT")
-step bench 300 bash -c "$PY -m nerve.cli.main bench ${BENCH_ARGS[*]} > '$OUT_DIR/bench.json'"
+# Half precision on the GPU, for nerve and the pipeline peer alike (the CPU runs keep each
+# backend's own precision: ONNX's is fixed by its file).
+PRECISION=()
+[ "$DEVICE" != cpu ] && PRECISION=(--dtype "$DTYPE")
+BENCH_ARGS+=("${PRECISION[@]}")
+step bench 300 bash -c "$PY -m nerve.cli.main bench ${BENCH_ARGS[*]} --peers pipeline \
+  > '$OUT_DIR/bench.json'"
+# The same with tokenizing and decoding in host worker processes (nerve.hostpool), in a step
+# of its own so that a slow pool cannot cost the figures above: nerve and nerve-hostN.
+step bench_pool 240 bash -c "$PY -m nerve.cli.main bench ${BENCH_ARGS[*]} --peers none \
+  --host-workers $HOST_WORKERS > '$OUT_DIR/bench_pool.json'"
 
 # The host's ceiling: the same engine and workloads with a model that costs nothing, on this
 # machine's CPU, in one process and with the host workers. No GPU takes the offline figures
@@ -121,8 +131,8 @@ step host_pool 120 $PY scripts/host_ceiling.py "${HOST[@]}" --host-workers "$HOS
 # Server: one sentence per request, 1 client (latency) and 64 clients (throughput).
 for clients in 1 64; do
   step "server_$clients" $((SECONDS_LOAD + 150)) bash -c "$PY -m nerve.cli.main bench \
-    --server-load --device $DEVICE --clients $clients --seconds $SECONDS_LOAD --json \
-    > '$OUT_DIR/server_$clients.json'"
+    --server-load --device $DEVICE ${PRECISION[*]} --clients $clients --seconds $SECONDS_LOAD \
+    --json > '$OUT_DIR/server_$clients.json'"
 done
 
 # Half precision on the GPU vs float32 on the CPU, default model, CoNLL test sentences.
@@ -135,7 +145,8 @@ $PY - <<EOF
 import json, pathlib
 out = pathlib.Path("$OUT_DIR")
 summary = {"steps": [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]}
-for name in ("device", "bench", "host", "host_pool", "server_1", "server_64", "agreement"):
+for name in ("device", "bench", "bench_pool", "host", "host_pool", "server_1", "server_64",
+             "agreement"):
     f = out / f"{name}.json"
     try:
         summary[name] = json.loads(f.read_text())

@@ -142,3 +142,37 @@ def test_server_load_refuses_bad_settings_before_starting_a_server(
 
     with pytest.raises(ServerLoadError, match=message):
         run_server_load(["Bonn"], **kwargs)
+
+
+def test_bench_dtype_reaches_nerve_and_the_pipeline(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("transformers")
+    conll = _conll_file(tmp_path / "test.conll", sentences=5)
+    options = "--workloads short --limit 3 --peers pipeline --repeats 1 --latency-texts 1"
+    report = json.loads(_bench(model, conll, f"{options} --dtype bfloat16 --json", capsys))
+    dtypes = {row["system"]: row["info"]["dtype"] for row in report["results"]}
+    assert dtypes == {"nerve": "bfloat16", "pipeline-bs1": "bfloat16", "pipeline-bs32": "bfloat16"}
+    assert report["meta"]["dtype"] == "bfloat16"
+
+
+def test_bench_refuses_an_unknown_dtype(model: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--model", model, "--dtype", "float8"]) == 2
+    assert "--dtype must be one of float32, float16, bfloat16, got 'float8'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_on_an_accelerator_nerve_loads_the_safetensors_of_a_random_shape(tmp_path: Path) -> None:
+    """A random shape's ONNX export has no weights for torch, which nerve runs on CUDA: the
+    GPU bench would fail to load nerve at all (found before any GPU slot was spent)."""
+    from nerve.bench.models import BenchModel
+    from nerve.bench.runner import _system_spec
+
+    onnx_dir, hf_dir = tmp_path / "onnx", tmp_path / "hf"
+    shaped = BenchModel(onnx_dir, hf_dir, "random bert-base")
+    assert _system_spec("nerve", shaped, "cpu").model_dir == str(onnx_dir)
+    assert _system_spec("nerve", shaped, "cuda").model_dir == str(hf_dir)
+    assert _system_spec("nerve", shaped, "cuda:1").model_dir == str(hf_dir)
+    onnx_only = BenchModel(onnx_dir, None, "an ONNX model")
+    assert _system_spec("nerve", onnx_only, "cuda").model_dir == str(onnx_dir)

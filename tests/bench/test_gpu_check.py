@@ -38,6 +38,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         "device": 0,
         "tests": 0,
         "bench": 0,
+        "bench_pool": 0,
         "host": 0,
         "host_pool": 0,
         "server_1": 0,
@@ -48,10 +49,13 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
     # The offline bench measured nerve and the pipeline peer on both workloads.
     assert summary["bench"]["meta"]["device"] == "cpu"
     measured = {(row["system"], row["workload"]) for row in summary["bench"]["results"]}
-    for system in ("nerve", "nerve-host2", "pipeline-bs1", "pipeline-bs32"):
+    for system in ("nerve", "pipeline-bs1", "pipeline-bs32"):
         for workload in ("short", "long"):
             assert (system, workload) in measured, measured
     # The host's ceiling, with the model's cost taken away, on both workloads.
+    # nerve through a host pool, beside nerve in the same run.
+    pooled = {(row["system"], row["workload"]) for row in summary["bench_pool"]["results"]}
+    assert pooled == {(s, w) for s in ("nerve", "nerve-host2") for w in ("short", "long")}
     for name, workers in (("host", 0), ("host_pool", 2)):
         assert summary[name]["host_workers"] == workers
         host = summary[name]["workloads"]

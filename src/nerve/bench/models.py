@@ -71,6 +71,13 @@ class BenchModel:
     def tokenizer_file(self) -> Path:
         return self.nerve_dir / "tokenizer.json"
 
+    def nerve_dir_on(self, device: str) -> Path:
+        """What nerve loads on ``device``: on an accelerator nerve runs torch, which needs the
+        safetensors weights (a random shape's ONNX export has none)."""
+        if device != "cpu" and self.hf_dir is not None:
+            return self.hf_dir
+        return self.nerve_dir
+
 
 def bench_model(model: str | Path | None, shape: str | None, workdir: Path) -> BenchModel:
     """``model`` as given (None: the embedded default), or with ``shape`` a random model of

@@ -41,6 +41,7 @@ class SystemSpec:
     stride: int | None = None  # the pipeline's stride: nerve's default window overlap
     window: int | None = None  # nerve only: window length in tokens (None: the model's own)
     host_workers: int = 0  # nerve only: tokenize and decode in worker processes (hostpool)
+    dtype: str | None = None  # torch precision (None: nerve's default; the pipeline: float32)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,7 +109,7 @@ def load_system(spec: SystemSpec) -> LoadedSystem:
 def _load_nerve(spec: SystemSpec) -> LoadedSystem:
     import nerve
 
-    engine = nerve.load(spec.model_dir, device=spec.device)
+    engine = nerve.load(spec.model_dir, device=spec.device, dtype=spec.dtype)
     info = {
         "version": nerve.__version__,
         "backend": engine.backend.name,
@@ -145,7 +146,8 @@ def _load_pipeline(spec: SystemSpec, batch_size: int) -> LoadedSystem:
         model=spec.model_dir,
         aggregation_strategy="simple",
         device=spec.device,
-        dtype=torch.float32,  # the reference precision, whatever the weights were saved in
+        # The reference precision, whatever the weights were saved in, unless asked otherwise.
+        dtype=getattr(torch, spec.dtype or "float32"),
         stride=spec.stride,  # long documents in overlapping windows, as nerve does
     )
 
@@ -155,7 +157,7 @@ def _load_pipeline(spec: SystemSpec, batch_size: int) -> LoadedSystem:
     info = {
         "version": transformers.__version__,
         "torch": str(torch.__version__),
-        "dtype": "float32",
+        "dtype": spec.dtype or "float32",
         "device": spec.device,
         "batch_size": str(batch_size),
         "threads": str(torch.get_num_threads()),

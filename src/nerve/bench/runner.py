@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import DTYPES
 from ..errors import InvalidInput, NerveError
 from .models import BenchModel, bench_model
 from .peers import (
@@ -51,6 +52,9 @@ class BenchConfig:
     # An extra nerve row with tokenizing and decoding in this many worker processes
     # (nerve.hostpool); 0: none.
     host_workers: int = 0
+    # torch precision of nerve and of the pipeline peer (None: nerve's default for the
+    # backend, the pipeline in float32, the reference precision).
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -59,6 +63,8 @@ class BenchConfig:
             raise InvalidInput(f"limit must be >= 1, got {self.limit}")
         if self.latency_texts < 0:
             raise InvalidInput(f"latency_texts must be >= 0, got {self.latency_texts}")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise InvalidInput(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.host_workers < 0:
             raise InvalidInput(f"--host-workers must be >= 0, got {self.host_workers}")
         if any(w < 2 for w in self.nerve_windows):
@@ -87,6 +93,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRep
         for system in (s for s in systems if s not in skipped):
             say(f"measuring {system}")
             spec = _system_spec(system, model, config.device, windowed.get(system))
+            spec = replace(spec, dtype=config.dtype)
             if system in pooled:
                 spec = replace(spec, host_workers=config.host_workers)
             results.extend(_measure(spec, workloads, config, work))
@@ -100,7 +107,7 @@ def _system_spec(
     if system in PIPELINE_BATCHES:
         assert model.hf_dir is not None  # checked by unavailable()
         return SystemSpec(system, str(model.hf_dir), device, stride=_nerve_stride(model))
-    return SystemSpec(system, str(model.nerve_dir), device, window=window)
+    return SystemSpec(system, str(model.nerve_dir_on(device)), device, window=window)
 
 
 def _nerve_stride(model: BenchModel) -> int:
@@ -167,6 +174,7 @@ def _meta(config: BenchConfig, model: BenchModel) -> dict[str, Any]:
         "shape": config.shape,
         "nerve_windows": list(config.nerve_windows),
         "host_workers": config.host_workers,
+        "dtype": config.dtype,
         "device": config.device,
         "repeats": config.repeats,
         "latency_texts": config.latency_texts,

@@ -138,7 +138,10 @@ def parse_wrk(output: str, connections: int, seconds: float) -> WrkReport:
 
 
 def engine_sentences_per_s(
-    model: str | None, texts: Sequence[str], repeats: int = 3
+    model: str | None,
+    texts: Sequence[str],
+    repeats: int = 3,
+    load_options: dict[str, Any] | None = None,
 ) -> tuple[float, float]:
     """The in-process engine over ``texts`` (``simple`` aggregation, the server's defaults
     otherwise): median sentences/s of ``repeats`` timed runs with the engine's own batching
@@ -146,7 +149,7 @@ def engine_sentences_per_s(
     gets; the server's clients each send one)."""
     from ..loader import load
 
-    engine = load(model)
+    engine = load(model, **(load_options or {}))  # the server's device and dtype
     engine(list(texts[:64]), aggregation_strategy="simple")  # warm-up
     batched, one_by_one = [], []
     for _ in range(repeats):
@@ -170,6 +173,7 @@ def run_wrk_load(
     server_args: Sequence[str] = (),
     with_engine: bool = True,
     log_dir: Path | None = None,
+    load_options: dict[str, Any] | None = None,
 ) -> WrkReport:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -180,7 +184,11 @@ def run_wrk_load(
         raise ServerLoadError(f"--clients must be a positive integer, got {connections}")
     if not seconds >= 1:
         raise ServerLoadError(f"--seconds must be at least 1 with wrk, got {seconds}")
-    engine_rates = engine_sentences_per_s(model, texts) if with_engine else (None, None)
+    engine_rates = (
+        engine_sentences_per_s(model, texts, load_options=load_options)
+        if with_engine
+        else (None, None)
+    )
     port = free_port()
     work = Path(log_dir or tempfile.mkdtemp(prefix="nerve-wrk-"))
     script = work / "sentences.lua"

@@ -76,6 +76,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "(nerve.hostpool; for accelerators, where one process's host work is the limit)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument(
+        "--dtype",
+        default=None,
+        help="torch precision of nerve and the pipeline peer: float32, float16 or bfloat16 "
+        "(default: nerve's own for its backend, the pipeline in float32)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median)")
     p.add_argument(
         "--latency-texts", type=int, default=200, help="texts timed one at a time for p50/p99"
@@ -117,6 +123,8 @@ def _run_server_load(args: argparse.Namespace) -> int:
 
     texts = short_texts(read_sentences(args.conll or default_conll_file()), args.limit or 1000)
     device_args = ["--device", args.device] if args.device != "cpu" else []
+    if args.dtype is not None:
+        device_args += ["--dtype", args.dtype]
     common: dict[str, Any] = {
         "model": args.model,
         "seconds": args.seconds,
@@ -124,7 +132,9 @@ def _run_server_load(args: argparse.Namespace) -> int:
     }
     report: LoadReport | WrkReport
     if args.load_generator == "wrk":
-        report = run_wrk_load(texts, connections=args.clients, **common)
+        # The in-process engine it is compared with runs where the server does.
+        load_options = {"device": args.device, "dtype": args.dtype}
+        report = run_wrk_load(texts, connections=args.clients, load_options=load_options, **common)
     else:
         report = run_server_load(texts, clients=args.clients, **common)
     if args.json:
@@ -152,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         conll=args.conll,
         nerve_windows=args.nerve_windows,
         host_workers=args.host_workers,
+        dtype=args.dtype,
     )
     report = run_bench(config, progress=lambda msg: print(f"nerve bench: {msg}", file=sys.stderr))
     if args.json:
