@@ -148,3 +148,18 @@ def test_texts_are_cut_into_chunks_by_count_and_by_characters() -> None:
     assert [t for chunk in chunks for t in chunk] == texts  # every text once, in order
     assert [len(chunk) for chunk in chunks] == [3, 1, 1, 1, 3, 1]
     assert _chunks([], 3, 20) == []
+
+
+def test_large_messages_both_ways_do_not_block_the_pool(engine: Engine) -> None:
+    """Long documents make every message larger than a socket's buffer, both ways (a chunk's
+    logits to a worker, its windows and results back): neither side may wait on the other."""
+    import threading
+
+    documents = [TEXTS[-1] * 36 for _ in range(4)]  # ~120,000 characters: 1 MB of logits
+    outcome: list[Any] = []
+    with HostPool(engine, 2, chunk_texts=1) as pool:
+        call = threading.Thread(target=lambda: outcome.append(pool(documents)), daemon=True)
+        call.start()
+        call.join(120)
+        assert not call.is_alive(), "the pool and its workers blocked each other"
+    _same(outcome[0], engine(documents))

@@ -77,13 +77,21 @@ class _Worker:
         return worker
 
     def stop(self, timeout: float) -> None:
-        with contextlib.suppress(OSError, ValueError):  # already gone
-            self.conn.send(("stop",))
+        """Ask the worker to stop; kill it if it has not within ``timeout``. The request goes
+        from a thread: a worker that reads nothing any more must not hold up the caller."""
+
+        def ask() -> None:
+            with contextlib.suppress(OSError, ValueError):  # already gone
+                self.conn.send(("stop",))
+
+        asking = threading.Thread(target=ask, name=f"{self.name}-stop", daemon=True)
+        asking.start()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout)
+        asking.join(timeout)
         self.conn.close()
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -109,30 +111,39 @@ def serve(conn: Connection, setup: WorkerSetup) -> None:
     """The worker's loop: one answer per message, until stop or the pool is gone."""
     engine = host_engine(setup)
     kept: dict[int, tuple[list[EncodedText], InferenceOptions]] = {}
+    inbox = _reading(conn)
     conn.send(("ready",))
     while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return  # the pool's process is gone
+        message = inbox.get()
         kind = message[0]
         if kind == "stop":
             return
         if kind == "forget":
             kept.pop(message[1], None)
             continue
-        chunk = message[1]
+        reply = _answer(engine, message, kept)
         try:
-            if kind == "tokenize":
-                conn.send(_tokenize(engine, chunk, message[2], message[3], kept))
-            elif kind == "decode":
-                encoded, options = kept.pop(chunk)
-                conn.send(("results", chunk, _decode(engine, encoded, message[2], options)))
-            else:
-                raise RuntimeError(f"host worker: unknown message {kind!r}")
-        except Exception as exc:
-            kept.pop(chunk, None)
-            conn.send(("error", chunk, _portable(exc)))
+            conn.send(reply)
+        except OSError:
+            return  # the pool's process is gone
+
+
+def _answer(
+    engine: Engine,
+    message: tuple[Any, ...],
+    kept: dict[int, tuple[list[EncodedText], InferenceOptions]],
+) -> tuple[Any, ...]:
+    kind, chunk = message[0], message[1]
+    try:
+        if kind == "tokenize":
+            return _tokenize(engine, chunk, message[2], message[3], kept)
+        if kind == "decode":
+            encoded, options = kept.pop(chunk)
+            return ("results", chunk, _decode(engine, encoded, message[2], options))
+        raise RuntimeError(f"host worker: unknown message {kind!r}")
+    except Exception as exc:
+        kept.pop(chunk, None)
+        return ("error", chunk, _portable(exc))
 
 
 def _portable(exc: Exception) -> Exception:
@@ -143,6 +154,31 @@ def _portable(exc: Exception) -> Exception:
     except Exception:
         return HostPoolError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def _reading(conn: Connection) -> queue.SimpleQueue[tuple[Any, ...]]:
+    """Every message from the pool, read by a thread of its own as it arrives.
+
+    Both sides send large messages (a chunk's logits one way, its windows or results the
+    other): if the worker only read between its own sends, the pool and the worker could
+    each block in a send to the other with both socket buffers full. Reading all the time,
+    the worker never leaves the pool blocked, and the pool reads while the worker sends.
+    A lost connection reads as ``("stop",)``."""
+    inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                inbox.put(("stop",))  # the pool's process is gone
+                return
+            inbox.put(message)
+            if message[0] == "stop":
+                return
+
+    threading.Thread(target=read, name="nerve-host-reader", daemon=True).start()
+    return inbox
 
 
 def _tokenize(
