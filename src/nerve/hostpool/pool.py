@@ -266,7 +266,7 @@ class _Call:
             return
         kind, chunk = message[0], message[1]
         if kind == "windows":
-            _, _, ids, lengths, _counts, alone = message
+            _, _, ids, lengths, alone = message
             if self.error is not None:
                 self._send(worker, ("forget", chunk))
                 worker.in_flight.discard(chunk)

@@ -6,9 +6,9 @@ guard (``spawn`` re-runs the main script in each child) and notebooks work as we
 
 Messages (tuples over one ``multiprocessing`` connection; the first item names the kind):
 
-- in ``("tokenize", chunk, texts, options)`` → out ``("windows", chunk, ids, lengths, counts,
-  alone)``: every window's token ids end to end (int64), each window's length, each text's
-  number of windows (int32), and ``Engine.windows_alone`` (None or one flag per window);
+- in ``("tokenize", chunk, texts, options)`` → out ``("windows", chunk, ids, lengths,
+  alone)``: every window's token ids end to end (int64), each window's length (int32), and
+  ``Engine.windows_alone`` (None or one flag per window);
 - in ``("decode", chunk, logits)`` (float32 [sum of lengths, n_labels]) → out ``("results",
   chunk, list[TextResult])``;
 - in ``("forget", chunk)``: drop a chunk whose call failed elsewhere; no answer;
@@ -192,9 +192,8 @@ def _tokenize(
     rows = [w.ids for e in encoded for w in e.windows]
     ids = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     lengths = np.array([len(r) for r in rows], dtype=np.int32)
-    counts = np.array([len(e.windows) for e in encoded], dtype=np.int32)
     kept[chunk] = (encoded, options)
-    return ("windows", chunk, ids, lengths, counts, engine.windows_alone(encoded))
+    return ("windows", chunk, ids, lengths, engine.windows_alone(encoded))
 
 
 def _decode(
