@@ -326,3 +326,30 @@ def test_spread_batches_give_the_same_logits(onnx_model_dir: Path) -> None:
     for a, b, w in zip(plain, spread, windows, strict=True):
         assert a.shape == b.shape == (len(w), len(engine.labels))
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "xlm-roberta"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"stride": 4}, {"truncate": True}, {"truncate": True, "truncation_direction": "left"}],
+    ids=["sentence-windows", "token-windows", "truncate", "truncate-left"],
+)
+def test_one_text_is_tokenized_as_in_a_batch(
+    tiny_model_dir: Any, arch: str, options: dict[str, Any]
+) -> None:
+    """One input takes ``Tokenizer.encode`` (no thread pool, no GIL hand-off), several take
+    ``encode_batch``: the windows must be the same either way."""
+    eng = nerve.load(tiny_model_dir(arch), backend="torch")
+    opts = nerve.engine.core.options_from(options)
+    texts = [*TRICKY_TEXTS, LONG_TEXT]
+    words = [text.split() or ["x"] for text in texts]
+    for presplit, inputs in ((False, texts), (True, words)):
+        together = eng.tokenize(inputs, opts, presplit=presplit)
+        for item, batched in zip(inputs, together, strict=True):
+            (alone,) = eng.tokenize([item], opts, presplit=presplit)
+            assert alone.read_span == batched.read_span
+            assert len(alone.windows) == len(batched.windows)
+            for a, b in zip(alone.windows, batched.windows, strict=True):
+                assert a.ids.tolist() == b.ids.tolist() and a.tokens == b.tokens
+                assert a.offsets.tolist() == b.offsets.tolist()
+                assert a.special.tolist() == b.special.tolist()
