@@ -27,8 +27,6 @@ between two engine calls over different text lists.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -43,7 +41,8 @@ import numpy as np
 from ..engine.core import Engine, check_texts, options_from
 from ..errors import HostPoolError, InvalidInput
 from ..types import TextResult
-from .worker import WorkerSetup, worker_command, worker_environ
+from ..worker_process import start_worker
+from .worker import WORKER_FD_ENV, WorkerSetup
 
 # A chunk holds at most this many texts and, past its first text, this many characters:
 # large enough that a chunk's messages cost little next to its work, small enough that every
@@ -64,15 +63,8 @@ class _Worker:
 
     @classmethod
     def start(cls, name: str, setup: WorkerSetup) -> _Worker:
-        ours, theirs = socket.socketpair()
-        with theirs:
-            process = subprocess.Popen(
-                worker_command(),
-                env={**os.environ, **worker_environ(theirs.fileno())},
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
-        worker = cls(name, process, Connection(ours.detach()))
+        process, conn = start_worker("nerve.hostpool.worker", WORKER_FD_ENV)
+        worker = cls(name, process, conn)
         worker.conn.send(setup)
         return worker
 
@@ -147,8 +139,8 @@ class HostPool:
         self._broken: HostPoolError | None = None  # set when a worker stopped
         self._calling = threading.Lock()  # one call at a time owns the workers' pipes
         try:
-            # Fresh interpreters, not forks: the pool's process may hold CUDA, ONNX Runtime or
-            # tokenizer threads, none of which survive a fork.
+            # Fresh interpreters (nerve.worker_process), not forks: the pool's process may
+            # hold CUDA, ONNX Runtime or tokenizer threads, none of which survive a fork.
             for i in range(workers):
                 self._workers.append(_Worker.start(f"nerve-host-{i}", setup))
             for worker in self._workers:

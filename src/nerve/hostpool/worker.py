@@ -1,8 +1,7 @@
 """The worker side of ``HostPool``: tokenize chunks of texts, keep their windows, decode them
-once their logits come back. Runs in its own process: a fresh interpreter started with
-``python -c`` and handed one end of a socket pair (``WORKER_FD_ENV``), not a
-``multiprocessing`` child, so that a caller's script needs no ``if __name__ == "__main__"``
-guard (``spawn`` re-runs the main script in each child) and notebooks work as well.
+once their logits come back. Runs in its own process, started by ``nerve.worker_process``
+(a fresh interpreter, not a ``multiprocessing`` child: a caller's script needs no
+``if __name__ == "__main__"`` guard, and notebooks work as well).
 
 Messages (tuples over one ``multiprocessing`` connection; the first item names the kind):
 
@@ -22,11 +21,9 @@ caller re-raises it, so a bad input fails as it does in ``Engine.__call__``.
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
 import signal
-import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -42,6 +39,7 @@ from ..patterns import Patterns
 from ..text.encode import EncodedText
 from ..text.loading import load_tokenizer
 from ..types import InferenceOptions
+from ..worker_process import worker_connection
 
 WORKER_FD_ENV = "NERVE_HOST_WORKER_FD"
 
@@ -83,24 +81,9 @@ def host_engine(setup: WorkerSetup) -> Engine:
     return engine
 
 
-def worker_command() -> list[str]:
-    return [sys.executable, "-c", "from nerve.hostpool.worker import main; main()"]
-
-
-def worker_environ(fd: int) -> dict[str, str]:
-    # The same nerve as the caller's, whatever put it on sys.path; one thread each for the
-    # numeric libraries (the workers are the parallelism).
-    return {
-        WORKER_FD_ENV: str(fd),
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-
-
 def main() -> None:
     """The worker process's entry point."""
-    conn = Connection(int(os.environ.pop(WORKER_FD_ENV)))
+    conn = worker_connection(WORKER_FD_ENV)
     # Ctrl-C in the caller's terminal reaches the whole process group; the pool decides when
     # this process ends (it says stop, closes the socket, or kills it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -20,16 +20,14 @@ is one pickle of the batch's logits each way, small next to the model's forward 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
+from ..worker_process import start_worker, worker_connection
 from .errors import TransformError
 from .limits import TransformLimits
 
@@ -109,17 +107,7 @@ class TransformWorker:
 
     # -- internals ---------------------------------------------------------------------------
     def _start(self) -> None:
-        parent, child = socket.socketpair()
-        with child:
-            process = subprocess.Popen(
-                worker_command(),
-                env={**os.environ, **worker_environ(child.fileno())},
-                pass_fds=(child.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # stdout may be the MCP stdio transport
-                # stderr: the server's, so a crash in the worker lands in the server log
-            )
-        self._process, self._conn = process, Connection(parent.detach())
+        self._process, self._conn = start_worker("nerve.transform.worker", WORKER_FD_ENV)
         kind, value = self._receive(STARTUP_TIMEOUT_S, starting=True)
         if kind == "started":
             self._conn.send((self.source, self.limits, self.libs))
@@ -165,29 +153,9 @@ class TransformWorker:
 
 
 # -- the child process ---------------------------------------------------------------------------
-def worker_command() -> list[str]:
-    """How to start a worker: this Python (or this executable, when frozen) running ``main``.
-
-    Not ``multiprocessing``: its "spawn" re-imports the caller's ``__main__`` (a script that
-    loads a model at top level would load it again in the worker), and "fork" copies the
-    server's threads with their locks in whatever state they were.
-    """
-    if getattr(sys, "frozen", False):
-        return [sys.executable]  # the entry script sees WORKER_FD_ENV and calls main()
-    return [sys.executable, "-c", "from nerve.transform.worker import main; main()"]
-
-
-def worker_environ(fd: int) -> dict[str, str]:
-    env = {WORKER_FD_ENV: str(fd), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    if not getattr(sys, "frozen", False):
-        # The same nerve as the caller's, whatever put it on sys.path.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    return env
-
-
 def main() -> None:
     """The worker process's main: load the script, then answer one call per message."""
-    conn = Connection(int(os.environ.pop(WORKER_FD_ENV)))
+    conn = worker_connection(WORKER_FD_ENV)
     # Ctrl-C in the server's terminal reaches the whole process group; the server decides
     # when this process ends (it closes the pipe, or kills it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
