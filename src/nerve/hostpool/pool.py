@@ -44,6 +44,8 @@ from ..types import TextResult
 from ..worker_process import start_worker
 from .worker import WORKER_FD_ENV, WorkerSetup
 
+__all__ = ["HostPool", "HostPoolError"]
+
 # A chunk holds at most this many texts and, past its first text, this many characters:
 # large enough that a chunk's messages cost little next to its work, small enough that every
 # worker gets several chunks of a call of a thousand sentences or a dozen long documents.
@@ -98,9 +100,6 @@ class _Tokenized:
     @property
     def rows(self) -> list[np.ndarray]:
         return np.split(self.ids, np.cumsum(self.lengths)[:-1]) if len(self.lengths) else []
-
-
-__all__ = ["HostPool", "HostPoolError"]
 
 
 class HostPool:
@@ -235,7 +234,10 @@ class _Call:
                 self._receive(worker)
         if self.error is not None:
             raise self.error
-        return [chunk for chunk in self.results if chunk is not None]
+        done = [chunk for chunk in self.results if chunk is not None]
+        if len(done) != len(self.results):  # every chunk answered, or an error was raised
+            raise HostPoolError("host workers left chunks of this call unanswered")
+        return done
 
     def _feed(self, worker: _Worker) -> None:
         """Give ``worker`` chunks to tokenize until it holds ``depth`` of them."""
