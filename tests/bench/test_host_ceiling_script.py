@@ -62,3 +62,21 @@ def test_host_ceiling_script_through_host_workers(tmp_path: Path, tiny_model_dir
     assert re.fullmatch(rf"short: {FIGURES}", printed[1])
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["host_workers"] == 2 and report["workloads"]["short"]["texts"] == 40
+
+
+def test_host_ceiling_script_refuses_bad_numbers_without_a_traceback() -> None:
+    import subprocess
+
+    for flag, value, said in (
+        ("--host-workers", "-1", "must be at least 0, got -1"),
+        ("--repeats", "0", "must be at least 1, got 0"),
+        ("--limit", "many", "expected a whole number, got 'many'"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "host_ceiling.py"), flag, value],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2 and f"argument {flag}: {said}" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
