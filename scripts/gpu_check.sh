@@ -128,6 +128,11 @@ step host 120 $PY scripts/host_ceiling.py "${HOST[@]}" --json "$OUT_DIR/host.jso
 step host_pool 120 $PY scripts/host_ceiling.py "${HOST[@]}" --host-workers "$HOST_WORKERS" \
   --json "$OUT_DIR/host_pool.json"
 
+# The server's ceiling on this machine's CPU: nerve's server with the stand-in model (the
+# accelerator's path), 1 and 64 clients. No GPU takes the server figures below past these.
+step server_host $((2 * SECONDS_LOAD + 90)) $PY scripts/server_ceiling.py --seconds "$SECONDS_LOAD" \
+  --json "$OUT_DIR/server_host.json"
+
 # Server: one sentence per request, 1 client (latency) and 64 clients (throughput).
 for clients in 1 64; do
   step "server_$clients" $((SECONDS_LOAD + 150)) bash -c "$PY -m nerve.cli.main bench \
@@ -145,8 +150,8 @@ $PY - <<EOF
 import json, pathlib
 out = pathlib.Path("$OUT_DIR")
 summary = {"steps": [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]}
-for name in ("device", "bench", "bench_pool", "host", "host_pool", "server_1", "server_64",
-             "agreement"):
+for name in ("device", "bench", "bench_pool", "host", "host_pool", "server_host", "server_1",
+             "server_64", "agreement"):
     f = out / f"{name}.json"
     try:
         summary[name] = json.loads(f.read_text())

@@ -21,58 +21,14 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nerve.bench.runner import cpu_model
+from nerve.bench.stand_in import free_engine
 from nerve.bench.workloads import Workload, build_workloads, default_conll_file, read_sentences
-from nerve.engine.core import Engine
 from nerve.hostpool import HostPool
-from nerve.model.resolve import resolve_model
-from nerve.model.spec import read_spec
-from nerve.text.loading import load_tokenizer
-
-
-class FreeModel:
-    """A backend whose forward pass costs nothing: every token gets label 0 ("O")."""
-
-    name = "stand-in"
-    device = "accelerator stand-in"  # not "cpu": the engine batches as for an accelerator
-    dtype = "float16"
-    packed = True
-    concurrency = 1
-
-    def __init__(self, n_labels: int) -> None:
-        self.n_labels = n_labels
-
-    def _logits(self, tokens: int) -> np.ndarray:
-        out = np.zeros((tokens, self.n_labels), dtype=np.float32)
-        out[:, 0] = 10.0
-        return out
-
-    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self._logits(input_ids.size).reshape(*input_ids.shape, self.n_labels)
-
-    def forward_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
-        flat = np.concatenate(rows)  # the host's share of the real packed pass
-        bounds = np.cumsum([len(r) for r in rows])[:-1]
-        return np.split(self._logits(len(flat)), bounds)
-
-
-def free_engine(model: str | None) -> tuple[Engine, Path]:
-    model_dir = resolve_model(model)
-    spec = read_spec(model_dir)
-    engine = Engine(
-        spec=spec,
-        tokenizer=load_tokenizer(model_dir),
-        backend=FreeModel(len(spec.labels)),
-        model_dir=model_dir,
-        model_id=model_dir.name,
-    )
-    return engine, model_dir
 
 
 def measure(run: Callable[..., Any], workload: Workload, repeats: int) -> dict[str, float]:

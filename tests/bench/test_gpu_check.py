@@ -41,6 +41,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         "bench_pool": 0,
         "host": 0,
         "host_pool": 0,
+        "server_host": 0,
         "server_1": 0,
         "server_64": 0,
         "agreement": 0,
@@ -61,6 +62,10 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         host = summary[name]["workloads"]
         assert set(host) == {"short", "long"} and host["short"]["texts"] == 64
         assert all(figures["tokens_per_s"] > 0 for figures in host.values())
+    # The server's ceiling, with the model's cost taken away: every request answered.
+    ceiling = summary["server_host"]
+    assert [run["clients"] for run in ceiling["runs"]] == [1, 64]
+    assert all(run["requests"] > 0 and run["failed"] == 0 for run in ceiling["runs"]), ceiling
     for name in ("server_1", "server_64"):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load

@@ -9,11 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nerve.bench.stand_in import FreeModel, free_engine
 from support.scripts import ROOT, run_script, write_conll
-
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from host_ceiling import FreeModel, free_engine  # noqa: E402
 
 FIGURES = r"\d+ texts, [\d,]+ tokens: [\d,]+ texts/s, [\d,]+ tokens/s"
 

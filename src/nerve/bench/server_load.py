@@ -64,9 +64,15 @@ def free_port() -> int:
 
 
 def start_server(
-    model: str | None, port: int, extra: Sequence[str], log: Path
+    model: str | None,
+    port: int,
+    extra: Sequence[str],
+    log: Path,
+    command: Sequence[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    command = [
+    """``nerve serve`` on ``port`` (or ``command``, a server that listens there), once its
+    ``/health`` answers 200; its output goes to ``log``."""
+    command = command or [
         sys.executable,
         "-m",
         "nerve.cli.main",
@@ -150,18 +156,25 @@ def run_server_load(
     log = (log_dir or Path(tempfile.gettempdir())) / f"nerve-bench-server-{port}.log"
     proc = start_server(model, port, server_args, log)
     try:
-        start = time.perf_counter()
-        workers = [
-            _Client(port, texts, k, start + warmup + seconds, start + warmup)
-            for k in range(clients)
-        ]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        return drive_clients(port, texts, clients, seconds, warmup)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def drive_clients(
+    port: int, texts: Sequence[str], clients: int, seconds: float, warmup: float
+) -> LoadReport:
+    """``clients`` threads, each on its own connection to the server on ``port``, one text per
+    request for ``warmup`` + ``seconds``; what they measured after the warm-up."""
+    start = time.perf_counter()
+    workers = [
+        _Client(port, texts, k, start + warmup + seconds, start + warmup) for k in range(clients)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
     latencies = sorted(x for w in workers for x in w.latencies)
     statuses: dict[int, int] = {}
     for w in workers:

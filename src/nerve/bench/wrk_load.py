@@ -137,6 +137,36 @@ def parse_wrk(output: str, connections: int, seconds: float) -> WrkReport:
     )
 
 
+def find_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise ServerLoadError("--load-generator wrk needs wrk on PATH (Debian: apt install wrk)")
+    return wrk
+
+
+def drive_wrk(
+    port: int, script: Path, connections: int, seconds: float, warmup: float
+) -> WrkReport:
+    """wrk's one thread with ``connections`` connections against the server on ``port``,
+    requests from ``script`` (``wrk_script``): ``warmup`` seconds, then ``seconds`` measured."""
+    wrk = find_wrk()
+    url = f"http://127.0.0.1:{port}/predict_tokens"
+
+    def drive(duration: float, latency: bool) -> str:
+        seconds_arg = max(1, math.ceil(duration))  # wrk takes whole seconds
+        command = [wrk, "-t1", f"-c{connections}", f"-d{seconds_arg}s", "-s", str(script)]
+        command += ["--latency", url] if latency else [url]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip()
+            raise ServerLoadError(f"wrk failed ({done.returncode}): {said}")
+        return done.stdout
+
+    if warmup > 0:
+        drive(warmup, latency=False)
+    return parse_wrk(drive(seconds, latency=True), connections, seconds)
+
+
 def engine_sentences_per_s(
     model: str | None,
     texts: Sequence[str],
@@ -175,9 +205,7 @@ def run_wrk_load(
     log_dir: Path | None = None,
     load_options: dict[str, Any] | None = None,
 ) -> WrkReport:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise ServerLoadError("--load-generator wrk needs wrk on PATH (Debian: apt install wrk)")
+    find_wrk()  # before the engine's timing: a missing wrk is said at once
     if not texts:
         raise ServerLoadError("server load needs at least one text")
     if connections < 1:
@@ -194,22 +222,8 @@ def run_wrk_load(
     script = work / "sentences.lua"
     script.write_text(wrk_script(texts), encoding="utf-8")
     proc = start_server(model, port, server_args, work / f"nerve-serve-{port}.log")
-    url = f"http://127.0.0.1:{port}/predict_tokens"
-
-    def drive(duration: float, latency: bool) -> str:
-        seconds_arg = max(1, math.ceil(duration))  # wrk takes whole seconds
-        command = [wrk, "-t1", f"-c{connections}", f"-d{seconds_arg}s", "-s", str(script)]
-        command += ["--latency", url] if latency else [url]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
-        if done.returncode != 0:
-            said = (done.stderr or done.stdout).strip()
-            raise ServerLoadError(f"wrk failed ({done.returncode}): {said}")
-        return done.stdout
-
     try:
-        if warmup > 0:
-            drive(warmup, latency=False)
-        report = parse_wrk(drive(seconds, latency=True), connections, seconds)
+        report = drive_wrk(port, script, connections, seconds, warmup)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)

@@ -1,9 +1,9 @@
 """The one inference interface both transports call: validate → admit → tokenize → batch →
 forward → decode, without blocking the event loop for longer than a sentence's work.
 
-A small request (``INLINE_CHARS``) is tokenized on the loop and, on CPU, decoded by the model
-lane that finishes it, together with the rest of its batch (on an accelerator, on the loop);
-a larger one is tokenized and decoded in a bounded thread pool. The model runs in the
+A small request (``INLINE_CHARS``) is tokenized on the loop and decoded by the model lane
+that finishes it, together with the rest of its batch; a larger one is tokenized and decoded
+in a bounded thread pool. The model runs in the
 scheduler's lanes, one per backend session on CPU. Cancelling the awaiting task (client
 disconnect, timeout) cancels the job, whose remaining windows the lanes then drop.
 
@@ -83,9 +83,6 @@ class InferenceService:
         # scheduler counts a batch's real tokens. An accelerator runs one batch at a time as
         # one padded tensor, which the scheduler counts as such.
         on_cpu = _on_cpu(engine)
-        # On CPU a lane that decodes its batch's requests holds up only its own core. An
-        # accelerator's single lane should be feeding it instead: there the loop decodes.
-        self._decode_in_lane = on_cpu
         run_windows = (
             functools.partial(engine.run_windows, spread=True, serial=True)
             if on_cpu
@@ -301,10 +298,14 @@ class InferenceService:
         submitted = now_ns()
         # The engine's own rule, so that the server answers as the library does (int8).
         alone = self.engine.windows_alone(encoded) or ()
-        # On CPU a small request is decoded by the model lane that finishes it, with the rest
-        # of its batch in one vectorized pass (a sentence alone costs ~4x its share of a
-        # batch's); a large one in the thread pool, so that no lane stalls on it.
-        finish = Decoding(decode, options) if inline and self._decode_in_lane else None
+        # A small request is decoded by the model lane that finishes it, with the rest of its
+        # batch in one vectorized pass (a sentence alone costs ~4x its share of a batch's); a
+        # large one in the thread pool, so that no lane stalls on it. On CPU a lane that
+        # decodes holds up only its own core. On an accelerator the loop, not the lane, bounds
+        # the server (the GIL serializes the host's Python whichever thread runs it), and one
+        # pass per batch leaves the loop more of it: with a model that costs nothing, 64
+        # clients got +25-31% requests/s (BENCHMARKS.md, "The server's host ceiling").
+        finish = Decoding(decode, options) if inline else None
         job = self._worker.submit(flat, alone, finish, encoded)
         result: JobResult = await self._results.wrap(job)
         self.metrics.observe_stage("queue", result.queue_seconds)
