@@ -67,6 +67,10 @@ if [ "$DEVICE" = cpu ]; then DTYPE=float32; else DTYPE=float16; fi
 CORES=$(nproc)
 HOST_WORKERS=$((CORES > 10 ? 8 : (CORES > 3 ? CORES - 2 : 1)))
 [ "$TINY" = 1 ] && HOST_WORKERS=2
+# Python load clients in several processes: one process's clients are bounded by its GIL
+# (about 4,500 requests/s on 2 EPYC cores), below what a GPU server may answer.
+CLIENT_PROCS=$((CORES >= 16 ? 4 : (CORES >= 8 ? 2 : 1)))
+[ "$TINY" = 1 ] && CLIENT_PROCS=2
 
 # step NAME SECONDS COMMAND...: run with a time limit, record status and seconds.
 step() {
@@ -131,13 +135,14 @@ step host_pool 120 $PY scripts/host_ceiling.py "${HOST[@]}" --host-workers "$HOS
 # The server's ceiling on this machine's CPU: nerve's server with the stand-in model (the
 # accelerator's path), 1 and 64 clients. No GPU takes the server figures below past these.
 step server_host $((2 * SECONDS_LOAD + 90)) $PY scripts/server_ceiling.py --seconds "$SECONDS_LOAD" \
-  --json "$OUT_DIR/server_host.json"
+  --load-generator python --client-processes "$CLIENT_PROCS" --json "$OUT_DIR/server_host.json"
 
 # Server: one sentence per request, 1 client (latency) and 64 clients (throughput).
 for clients in 1 64; do
+  procs=$((clients > 1 ? CLIENT_PROCS : 1))
   step "server_$clients" $((SECONDS_LOAD + 150)) bash -c "$PY -m nerve.cli.main bench \
     --server-load --device $DEVICE ${PRECISION[*]} --clients $clients --seconds $SECONDS_LOAD \
-    --json > '$OUT_DIR/server_$clients.json'"
+    --client-processes $procs --json > '$OUT_DIR/server_$clients.json'"
 done
 
 # Half precision on the GPU vs float32 on the CPU, default model, CoNLL test sentences.

@@ -62,6 +62,16 @@ def _clients(value: str) -> list[int]:
     return counts
 
 
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value!r}")
+    return number
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -73,7 +83,13 @@ def _seconds(value: str) -> float:
 
 
 def measure(
-    port: int, texts: list[str], clients: int, seconds: float, generator: str, work: Path
+    port: int,
+    texts: list[str],
+    clients: int,
+    seconds: float,
+    generator: str,
+    work: Path,
+    processes: int = 1,
 ) -> dict[str, Any]:
     warmup = min(3.0, seconds)
     if generator == "wrk":
@@ -84,7 +100,8 @@ def measure(
         requests, rate, p50, p99 = wrk.requests, wrk.requests_per_s, wrk.p50_ms, wrk.p99_ms
         failed = wrk.non_2xx + wrk.socket_errors
     else:
-        load = drive_clients(port, texts, clients, seconds, warmup)
+        # Never more processes than clients (1 client: one process).
+        load = drive_clients(port, texts, clients, seconds, warmup, min(processes, clients))
         requests, rate, p50, p99 = load.requests, load.requests_per_s, load.p50_ms, load.p99_ms
         failed = load.errors
     return {
@@ -113,20 +130,32 @@ def main() -> None:
         default="auto",
         help="auto: wrk when it is on PATH, else Python client threads",
     )
+    parser.add_argument(
+        "--client-processes",
+        type=_at_least_one,
+        default=1,
+        help="Python clients: spread them over this many processes (their GIL bounds one)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     generator = args.load_generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "python"
+    if generator == "wrk" and args.client_processes != 1:
+        parser.error("--client-processes spreads Python clients; wrk is one process")
     texts = short_texts(read_sentences(default_conll_file()), 1000)
     cores = len(os.sched_getaffinity(0))
     report: dict[str, Any] = {
         "cpu": cpu_model(),
         "cores": cores,
         "load_generator": generator,
+        "client_processes": args.client_processes,
         "runs": [],
     }
-    print(f"CPU: {report['cpu']}, {cores} cores; the model costs nothing; load: {generator}")
+    spread = f" in up to {args.client_processes} processes" if args.client_processes > 1 else ""
+    print(
+        f"CPU: {report['cpu']}, {cores} cores; the model costs nothing; load: {generator}{spread}"
+    )
     work = Path(tempfile.mkdtemp(prefix="nerve-server-ceiling-"))
     try:
         run_all(args, generator, texts, report, work)
@@ -145,7 +174,9 @@ def run_all(
     proc = start_server(args.model, port, (), work / "server.log", command=command)
     try:
         for clients in args.clients:
-            figures = measure(port, texts, clients, args.seconds, generator, work)
+            figures = measure(
+                port, texts, clients, args.seconds, generator, work, args.client_processes
+            )
             report["runs"].append(figures)
             print(
                 f"{clients} clients: {figures['requests']:,} requests, "

@@ -128,11 +128,75 @@ def test_server_load_mode_reports_real_requests(tiny_model_dir: Any, tmp_path: P
     assert report.requests_per_s == pytest.approx(report.requests / 1.5)
 
 
+def test_server_load_spreads_its_clients_over_processes(
+    tiny_model_dir: Any, tmp_path: Path
+) -> None:
+    pytest.importorskip("uvicorn")
+    from nerve.bench.server_load import run_server_load
+
+    report = run_server_load(
+        ["Apple is in Paris.", "EU rejects German call."],
+        model=str(tiny_model_dir("bert")),
+        clients=4,
+        seconds=1.5,
+        warmup=0.5,
+        server_args=["--threads", "1"],
+        log_dir=tmp_path,
+        processes=2,
+    )
+    assert report.client_processes == 2 and "4 clients in 2 processes" in report.format()
+    assert report.requests > 0 and report.errors == 0
+    assert report.status_counts == {200: report.requests}
+    assert 0 < report.p50_ms <= report.p99_ms
+
+
+def test_a_client_process_measures_its_own_clients(tiny_model_dir: Any, tmp_path: Path) -> None:
+    """``nerve.bench.client_process`` on its own: a job in, what its clients measured out
+    (only requests after its warm-up, each answered 200)."""
+    pytest.importorskip("uvicorn")
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nerve.bench.server_load import free_port, start_server
+
+    port = free_port()
+    model = str(tiny_model_dir("bert"))
+    server = start_server(model, port, ["--threads", "1"], tmp_path / "server.log")
+    try:
+        job = {
+            "port": port,
+            "texts": ["Apple is in Paris."],
+            "numbers": [0, 1],
+            "seconds": 1.0,
+            "warmup": 0.3,
+            "start_at": time.time(),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "nerve.bench.client_process"],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(done.stdout)
+    assert measured["errors"] == 0 and measured["latencies"]
+    assert measured["statuses"] == {"200": len(measured["latencies"])}
+    assert all(0 < seconds < 1.0 for seconds in measured["latencies"])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"clients": 0}, "--clients must be a positive integer, got 0"),
         ({"seconds": 0.0}, "--seconds"),
+        ({"clients": 2, "processes": 3}, r"--client-processes must be between 1 and --clients"),
+        ({"processes": 0}, r"--client-processes must be between 1 and --clients \(64\), got 0"),
     ],
 )
 def test_server_load_refuses_bad_settings_before_starting_a_server(
@@ -154,6 +218,13 @@ def test_bench_dtype_reaches_nerve_and_the_pipeline(
     dtypes = {row["system"]: row["info"]["dtype"] for row in report["results"]}
     assert dtypes == {"nerve": "bfloat16", "pipeline-bs1": "bfloat16", "pipeline-bs32": "bfloat16"}
     assert report["meta"]["dtype"] == "bfloat16"
+
+
+def test_bench_refuses_client_processes_with_wrk(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "--server-load", "--load-generator", "wrk", "--client-processes", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--client-processes spreads Python client threads" in err and "Traceback" not in err
 
 
 def test_bench_refuses_an_unknown_dtype(model: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,11 +64,13 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         assert all(figures["tokens_per_s"] > 0 for figures in host.values())
     # The server's ceiling, with the model's cost taken away: every request answered.
     ceiling = summary["server_host"]
+    assert ceiling["load_generator"] == "python" and ceiling["client_processes"] == 2
     assert [run["clients"] for run in ceiling["runs"]] == [1, 64]
     assert all(run["requests"] > 0 and run["failed"] == 0 for run in ceiling["runs"]), ceiling
-    for name in ("server_1", "server_64"):
+    for name, processes in (("server_1", 1), ("server_64", 2)):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load
+        assert load["client_processes"] == processes
     agreement = summary["agreement"]
     assert agreement["sentences"] == 64
     # CPU against CPU in float32: the same spans on every sentence.
