@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from nerve.bench.arguments import at_least
 from nerve.bench.runner import cpu_model
 from nerve.bench.stand_in import free_engine
 from nerve.bench.workloads import Workload, build_workloads, default_conll_file, read_sentences
@@ -50,31 +51,16 @@ def measure(run: Callable[..., Any], workload: Workload, repeats: int) -> dict[s
     }
 
 
-def _at_least(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``least`` (argparse names the flag)."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-        if number < least:
-            raise argparse.ArgumentTypeError(f"must be at least {least}, got {number}")
-        return number
-
-    return parse
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model path (default: the embedded one)")
     parser.add_argument("--workloads", default="short,long")
-    parser.add_argument("--limit", type=_at_least(1), default=None, help="texts per workload")
-    parser.add_argument("--repeats", type=_at_least(1), default=3)
+    parser.add_argument("--limit", type=at_least(1), default=None, help="texts per workload")
+    parser.add_argument("--repeats", type=at_least(1), default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument(
         "--host-workers",
-        type=_at_least(0),
+        type=at_least(0),
         default=0,
         help="tokenize and decode in this many worker processes (nerve.hostpool); 0: in this one",
     )

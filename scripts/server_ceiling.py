@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nerve.bench.arguments import at_least
 from nerve.bench.runner import cpu_model
 from nerve.bench.server_load import drive_clients, free_port, start_server
 from nerve.bench.workloads import default_conll_file, read_sentences, short_texts
@@ -60,26 +61,6 @@ def _clients(value: str) -> list[int]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError(f"each client count must be at least 1, got {value!r}")
     return counts
-
-
-def _at_least_one(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value!r}")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if not seconds >= 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value!r}")
-    return seconds
 
 
 def measure(
@@ -123,7 +104,9 @@ def main() -> None:
     parser.add_argument(
         "--clients", type=_clients, default=[1, 64], help="concurrent connections, e.g. 1,64"
     )
-    parser.add_argument("--seconds", type=_seconds, default=10.0, help="measured per count")
+    parser.add_argument(
+        "--seconds", type=at_least(1, float), default=10.0, help="measured per count"
+    )
     parser.add_argument(
         "--load-generator",
         choices=["auto", "wrk", "python"],
@@ -132,7 +115,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--client-processes",
-        type=_at_least_one,
+        type=at_least(1),
         default=1,
         help="Python clients: spread them over this many processes (their GIL bounds one)",
     )

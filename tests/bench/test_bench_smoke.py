@@ -109,7 +109,11 @@ def test_long_documents_and_percentile() -> None:
     assert isinstance(BenchReport({}, (), ()).ratios(), dict)
 
 
-def test_server_load_mode_reports_real_requests(tiny_model_dir: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_server_load_mode_reports_real_requests(
+    tiny_model_dir: Any, tmp_path: Path, processes: int
+) -> None:
+    """In one process, and with the clients spread over two (``--client-processes``)."""
     pytest.importorskip("uvicorn")
     from nerve.bench.server_load import run_server_load
 
@@ -121,33 +125,14 @@ def test_server_load_mode_reports_real_requests(tiny_model_dir: Any, tmp_path: P
         warmup=0.5,
         server_args=["--threads", "1"],
         log_dir=tmp_path,
+        processes=processes,
     )
+    assert report.client_processes == processes
+    assert ("4 clients in 2 processes" in report.format()) == (processes == 2)
     assert report.requests > 0 and report.errors == 0
     assert report.status_counts == {200: report.requests}
     assert 0 < report.p50_ms <= report.p99_ms
     assert report.requests_per_s == pytest.approx(report.requests / 1.5)
-
-
-def test_server_load_spreads_its_clients_over_processes(
-    tiny_model_dir: Any, tmp_path: Path
-) -> None:
-    pytest.importorskip("uvicorn")
-    from nerve.bench.server_load import run_server_load
-
-    report = run_server_load(
-        ["Apple is in Paris.", "EU rejects German call."],
-        model=str(tiny_model_dir("bert")),
-        clients=4,
-        seconds=1.5,
-        warmup=0.5,
-        server_args=["--threads", "1"],
-        log_dir=tmp_path,
-        processes=2,
-    )
-    assert report.client_processes == 2 and "4 clients in 2 processes" in report.format()
-    assert report.requests > 0 and report.errors == 0
-    assert report.status_counts == {200: report.requests}
-    assert 0 < report.p50_ms <= report.p99_ms
 
 
 def test_a_client_process_measures_its_own_clients(tiny_model_dir: Any, tmp_path: Path) -> None:

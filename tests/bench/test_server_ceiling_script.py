@@ -75,8 +75,8 @@ def test_server_ceiling_script_refuses_bad_settings_without_a_traceback() -> Non
     for args, said in (
         (["--clients", "0"], "each client count must be at least 1, got '0'"),
         (["--clients", "a,b"], "expected numbers separated by commas, got 'a,b'"),
-        (["--seconds", "0.5"], "must be at least 1, got '0.5'"),
-        (["--client-processes", "0"], "must be at least 1, got '0'"),
+        (["--seconds", "0.5"], "must be at least 1, got 0.5"),
+        (["--client-processes", "0"], "must be at least 1, got 0"),
         (
             ["--load-generator", "wrk", "--client-processes", "2"],
             "--client-processes spreads Python clients; wrk is one process",
