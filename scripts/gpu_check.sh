@@ -105,7 +105,7 @@ EOF
 # CUDA tests (skip cleanly without a GPU) and the packed == padded tests.
 step tests 240 $PY -m pytest -q -p no:cacheprovider -k "$TEST_K" \
   tests/unit/test_packed.py tests/unit/test_batch_pool.py tests/unit/test_engine_behaviour.py \
-  tests/unit/test_families_deberta_modernbert.py
+  tests/unit/test_families_deberta_modernbert.py tests/unit/test_cuda_graphs.py
 
 # Offline: text in → entities out, nerve vs the transformers pipeline on the same device.
 BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --workloads short,long --repeats "$REPEATS"
@@ -144,6 +144,11 @@ for clients in 1 64; do
     --server-load --device $DEVICE ${PRECISION[*]} --clients $clients --seconds $SECONDS_LOAD \
     --client-processes $procs --json > '$OUT_DIR/server_$clients.json'"
 done
+# The same 1-client latency with the CUDA graphs of small batches off (they are on by default
+# in half precision on CUDA; nerve.backends.cuda_graphs): what recording them gives.
+step server_1_eager $((SECONDS_LOAD + 150)) bash -c "$PY -m nerve.cli.main bench \
+  --server-load --device $DEVICE ${PRECISION[*]} --clients 1 --seconds $SECONDS_LOAD \
+  --server-args='--cuda-graphs off' --json > '$OUT_DIR/server_1_eager.json'"
 
 # Half precision on the GPU vs float32 on the CPU, default model, CoNLL test sentences.
 AGREE=(--device "$DEVICE" --dtype "$DTYPE" --json "$OUT_DIR/agreement.json")
@@ -156,7 +161,7 @@ import json, pathlib
 out = pathlib.Path("$OUT_DIR")
 summary = {"steps": [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]}
 for name in ("device", "bench", "bench_pool", "host", "host_pool", "server_host", "server_1",
-             "server_64", "agreement"):
+             "server_64", "server_1_eager", "agreement"):
     f = out / f"{name}.json"
     try:
         summary[name] = json.loads(f.read_text())

@@ -72,6 +72,7 @@ def make_backend(
     threads: int | None,
     ort_options: OrtOptions | None = None,
     onnx_file: str | None = None,
+    cuda_graphs: bool | None = None,
 ) -> Backend:
     if ort_options is not None and not ort_options.is_default and kind != "onnx":
         raise InvalidInput(
@@ -79,6 +80,11 @@ def make_backend(
             "(--backend onnx, with an ONNX export)"
         )
     if kind == "onnx":
+        if cuda_graphs:
+            raise InvalidInput(
+                "--cuda-graphs on needs the torch backend on a GPU (--backend torch "
+                "--device cuda); the onnx backend runs on the CPU"
+            )
         if device != "cpu":
             raise InvalidInput(f"the onnx backend runs on cpu only, not {device!r}")
         if dtype not in (None, "float32", "int8"):
@@ -92,7 +98,14 @@ def make_backend(
         )
     from .backends.torch_backend import TorchBackend
 
-    return TorchBackend(model_dir, spec, device=device, dtype=dtype or "float32", threads=threads)
+    return TorchBackend(
+        model_dir,
+        spec,
+        device=device,
+        dtype=dtype or "float32",
+        threads=threads,
+        cuda_graphs=cuda_graphs,
+    )
 
 
 def load(
@@ -109,6 +122,7 @@ def load(
     ort_options: OrtOptions | None = None,
     patterns: str | Path | Patterns | None = None,
     onnx_file: str | None = None,
+    cuda_graphs: bool | None = None,
 ) -> Engine:
     """Load a token-classification model.
 
@@ -119,7 +133,9 @@ def load(
     ``nerve.patterns.Patterns``; None: those of a built model, if it has any.
     ``dtype`` (torch): float32/float16/bfloat16. ``onnx_file`` (onnx): which graph to run, a
     path inside the model dir (``onnx/model_q4.onnx``) or a variant name (``q4``); default:
-    the most exact one present (see ``nerve.model.onnx_files``).
+    the most exact one present (see ``nerve.model.onnx_files``). ``cuda_graphs`` (torch on
+    CUDA): replay recorded CUDA graphs for small batches; None: wherever they can be recorded
+    (half precision on a GPU), see ``nerve.backends.cuda_graphs``.
     """
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
@@ -137,7 +153,9 @@ def load(
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
     kind = choose_backend(model_dir, backend, device, onnx_file)
-    backend_ = make_backend(kind, model_dir, spec, device, dtype, threads, ort_options, onnx_file)
+    backend_ = make_backend(
+        kind, model_dir, spec, device, dtype, threads, ort_options, onnx_file, cuda_graphs
+    )
     # A built model (nerve build) may declare a Lua transform of the logits: apply it here so
     # every command honours it.
     engine_backend = with_model_transform(model_dir, backend_)
@@ -168,6 +186,7 @@ def load(
         "max_batch_tokens": max_batch_tokens,
         "model_id": model_id,
         "ort_options": ort_options,
+        "cuda_graphs": cuda_graphs,
         # Explicit patterns travel as their pattern list; a built model's are read again.
         "patterns": engine.patterns if patterns is not None else None,
         "onnx_file": onnx_file,

@@ -44,6 +44,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         "server_host": 0,
         "server_1": 0,
         "server_64": 0,
+        "server_1_eager": 0,
         "agreement": 0,
     }, log[-4000:]
     assert summary["device"]["device"] == "cpu" and summary["device"]["cores"] >= 1
@@ -67,7 +68,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
     assert ceiling["load_generator"] == "python" and ceiling["client_processes"] == 2
     assert [run["clients"] for run in ceiling["runs"]] == [1, 64]
     assert all(run["requests"] > 0 and run["failed"] == 0 for run in ceiling["runs"]), ceiling
-    for name, processes in (("server_1", 1), ("server_64", 2)):
+    for name, processes in (("server_1", 1), ("server_64", 2), ("server_1_eager", 1)):
         load = summary[name]
         assert load["requests"] > 0 and load["errors"] == 0, load
         assert load["client_processes"] == processes

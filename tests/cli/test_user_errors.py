@@ -26,6 +26,8 @@ CASES: dict[str, list[list[str]]] = {
         ["infer", "--window", "0", "x"],
         ["infer", "--stride", "-1", "x"],
         ["infer", "--max-batch-tokens", "0", "x"],
+        ["infer", "--cuda-graphs", "maybe", "x"],
+        ["infer", "--cuda-graphs", "on", "x"],  # the default model runs on ONNX Runtime
         ["infer", "-m", MISSING, "x"],
         ["infer", "-m", "{tmp}/empty-dir", "x"],
         ["infer", "-i", MISSING],
@@ -59,6 +61,7 @@ CASES: dict[str, list[list[str]]] = {
     "serve": [
         ["serve", "--model", MISSING, "--disable-grpc"],
         ["serve", "--http-port", "not-a-port"],
+        ["serve", "--cuda-graphs", "maybe"],
         ["serve", "--backend", "no-such-backend"],
     ],
     "bench": [

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import InvalidInput, MissingExtra
 from ..model.spec import ModelSpec
 from .base import DTYPES
+from .cuda_graphs import DEFAULT_MAX_TOKENS, PackedGraphs
 
 
 def _torch():  # type: ignore[no-untyped-def]
@@ -31,6 +32,8 @@ class TorchBackend:
         dtype: str = "float32",
         threads: int | None = None,
         packed: bool | None = None,
+        cuda_graphs: bool | None = None,
+        graph_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> None:
         torch = _torch()
         from ..encoder.families import supports_packed
@@ -55,6 +58,38 @@ class TorchBackend:
                 f"{spec.architecture} has no packed (unpadded) path; run it with packed off"
             )
         self.packed = (device.startswith("cuda") if packed is None else packed) and can_pack
+        self._graphs = self._graphs_for(cuda_graphs, spec, graph_tokens)
+
+    def _graphs_for(
+        self, wanted: bool | None, spec: ModelSpec, graph_tokens: int
+    ) -> PackedGraphs | None:
+        """CUDA graphs for small batches: by default wherever they can be recorded (packed
+        batches on CUDA in float16/bfloat16, the flash-attention path); asked for elsewhere,
+        a clear refusal."""
+        possible = self.packed and self.device.startswith("cuda") and self.dtype != "float32"
+        if wanted and not possible:
+            raise InvalidInput(
+                "--cuda-graphs on needs the packed path on a GPU in half precision "
+                f"(--device cuda --dtype float16 or bfloat16); this is device {self.device!r}, "
+                f"dtype {self.dtype}{'' if self.packed else ', unpacked'}"
+            )
+        if not (possible if wanted is None else wanted):
+            return None
+        from functools import partial
+
+        from ..encoder.packed import run_packed
+
+        return PackedGraphs(
+            partial(run_packed, self._model),
+            device=self.device,
+            pad_id=spec.encoder.pad_token_id,
+            max_tokens=graph_tokens,
+        )
+
+    @property
+    def graphed_buckets(self) -> tuple[int, ...]:
+        """The token buckets small batches replay a recorded CUDA graph for (none: eager)."""
+        return self._graphs.buckets if self._graphs is not None else ()
 
     @property
     def module(self):  # type: ignore[no-untyped-def]
@@ -71,8 +106,12 @@ class TorchBackend:
 
     def forward_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Unpadded rows of ids (int64 [n_i]) → logits [n_i, num_labels] each, one packed pass."""
+        if self._graphs is not None:
+            replayed = self._graphs.run(rows)
+            if replayed is not None:
+                return replayed
         torch = _torch()
-        from ..encoder.packed import cu_seqlens_of, forward_packed
+        from ..encoder.packed import cu_seqlens_of, run_packed
 
         lengths = [len(r) for r in rows]
         flat = torch.from_numpy(np.concatenate(rows))
@@ -81,11 +120,7 @@ class TorchBackend:
         with torch.inference_mode():
             ids = flat.to(self.device, non_blocking=True)
             cu = cu_seqlens_of(lengths, ids.device)
-            own = getattr(self._model, "forward_packed", None)  # a family's own packed path
-            if own is not None:
-                logits = own(ids, cu, max(lengths))  # [T, labels]
-            else:
-                logits = forward_packed(self._model, ids, cu, max(lengths))
+            logits = run_packed(self._model, ids, cu, max(lengths))  # [T, labels]
             out = logits.float().cpu().numpy()
         bounds = np.cumsum(lengths)[:-1]
         return np.split(out, bounds)

@@ -37,6 +37,19 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-batch-tokens", type=int, default=16384, help="padded tokens per model batch"
     )
+    add_cuda_graphs_option(p, default="auto")
+
+
+def add_cuda_graphs_option(p: argparse.ArgumentParser, default: str | None) -> None:
+    from ..backends.cuda_graphs import SETTINGS
+
+    p.add_argument(
+        "--cuda-graphs",
+        default=default,
+        choices=list(SETTINGS),
+        help="torch on a GPU: replay recorded CUDA graphs for batches of up to 512 tokens "
+        "(default auto: on in float16/bfloat16 on CUDA, off elsewhere)",
+    )
 
 
 def add_patterns_options(p: argparse.ArgumentParser) -> None:
@@ -107,6 +120,7 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ..backends.cuda_graphs import graphs_setting
     from ..loader import load
 
     return load(
@@ -118,6 +132,7 @@ def load_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         max_batch_tokens=args.max_batch_tokens,
         patterns=patterns_from(args),
         onnx_file=args.onnx_file,
+        cuda_graphs=graphs_setting(args.cuda_graphs),
     )
 
 

@@ -19,6 +19,7 @@ from ..server.flags import (
     add_runtime_options,
     add_tls_options,
 )
+from .common import add_cuda_graphs_option
 
 # (import name, pip name) of what the server needs beyond the base install.
 _SERVER_PACKAGES = (
@@ -53,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--onnx-file", help="onnx backend: graph file or variant (e.g. q4)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
+    add_cuda_graphs_option(p, default=None)
     add_limit_options(p)
     p.add_argument(
         "--access-log",

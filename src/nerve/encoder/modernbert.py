@@ -143,9 +143,17 @@ class ModernBertClassifier(nn.Module):
             x = layer(x, padding if is_global else local, cos, sin)
         return self._head(x)
 
-    def forward_packed(self, ids: torch.Tensor, cu: torch.Tensor, max_len: int) -> torch.Tensor:
-        """ids: [T] packed token ids; cu: [n + 1] int32 cumulative lengths → logits [T, labels]."""
-        seq, pos = _seq_index(cu, ids.numel())
+    def forward_packed(
+        self,
+        ids: torch.Tensor,
+        cu: torch.Tensor,
+        max_len: int,
+        index: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """ids: [T] packed token ids; cu: [n + 1] int32 cumulative lengths → logits [T, labels].
+        ``index``: each token's (sequence, position) when the caller has them (as in
+        ``nerve.encoder.packed.forward_packed``)."""
+        seq, pos = index if index is not None else _seq_index(cu, ids.numel())
         x = self.embed_norm(self.word(ids))
         tables = {
             True: rotary_tables(pos, self.opts.global_theta, self.head_dim),

@@ -83,11 +83,19 @@ def _layer_packed(
 
 
 def forward_packed(
-    model: TokenClassifier, ids: torch.Tensor, cu: torch.Tensor, max_len: int
+    model: TokenClassifier,
+    ids: torch.Tensor,
+    cu: torch.Tensor,
+    max_len: int,
+    index: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """ids: [T] packed token ids; cu: [n_seqs + 1] int32 → logits [T, num_labels]."""
+    """ids: [T] packed token ids; cu: [n_seqs + 1] int32 → logits [T, num_labels].
+
+    ``index``: each token's (sequence, position), as ``_seq_index`` computes them, when the
+    caller has them already: a CUDA graph cannot compute them (their size depends on the
+    data), so ``nerve.backends.cuda_graphs`` fills them on the host."""
     emb = model.embeddings
-    seq, pos = _seq_index(cu, ids.numel())
+    seq, pos = index if index is not None else _seq_index(cu, ids.numel())
     # RoBERTa numbers positions from pad_id + 1 (its position_offset); BERT from 0.
     x = emb.word(ids) + emb.position(pos + model.cfg.position_offset)
     if emb.token_type is not None:
@@ -96,3 +104,18 @@ def forward_packed(
     for layer in model.layers:
         x = _layer_packed(layer, x, cu, max_len, seq, pos)  # type: ignore[arg-type]
     return model.classifier(x)
+
+
+def run_packed(
+    model: torch.nn.Module,
+    ids: torch.Tensor,
+    cu: torch.Tensor,
+    max_len: int,
+    index: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The packed forward of any family: its own where it has one (ModernBERT), else the BERT
+    family's above. Arguments as ``forward_packed``'s."""
+    own = getattr(model, "forward_packed", None)
+    if own is not None:
+        return own(ids, cu, max_len, index)  # type: ignore[no-any-return]
+    return forward_packed(model, ids, cu, max_len, index)  # type: ignore[arg-type]

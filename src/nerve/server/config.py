@@ -35,6 +35,7 @@ class ServerConfig:
     onnx_file: str | None = None  # onnx backend: which graph (onnx/model_q4.onnx, q4, ...)
     device: str = "cpu"
     dtype: str | None = None
+    cuda_graphs: str = "auto"  # torch on a GPU: auto/on/off (nerve.backends.cuda_graphs)
     threads: int | None = None
     max_batch_tokens: int = 16384
     max_concurrent_requests: int = 512
@@ -187,6 +188,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "onnx_file": _optional_str,
     "device": str,
     "dtype": _optional_str,
+    "cuda_graphs": str,
     "threads": _optional_int,
     "max_batch_tokens": int,
     "max_concurrent_requests": int,

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from ..backends.cuda_graphs import graphs_setting
 from ..backends.ort_options import OrtOptions
 from ..engine.core import Engine
 from ..loader import load
@@ -201,6 +202,7 @@ def load_engine(config: ServerConfig) -> Engine:
         ort_options=ort_options(config),
         patterns=patterns,
         onnx_file=config.onnx_file,
+        cuda_graphs=graphs_setting(config.cuda_graphs),
     )
 
 
