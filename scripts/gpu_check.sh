@@ -105,7 +105,8 @@ EOF
 # CUDA tests (skip cleanly without a GPU) and the packed == padded tests.
 step tests 240 $PY -m pytest -q -p no:cacheprovider -k "$TEST_K" \
   tests/unit/test_packed.py tests/unit/test_batch_pool.py tests/unit/test_engine_behaviour.py \
-  tests/unit/test_families_deberta_modernbert.py tests/unit/test_cuda_graphs.py
+  tests/unit/test_families_deberta_modernbert.py tests/unit/test_cuda_graphs.py \
+  tests/unit/test_packed_launch.py
 
 # Offline: text in → entities out, nerve vs the transformers pipeline on the same device.
 BENCH_ARGS=(--device "$DEVICE" --shape "$SHAPE" --workloads short,long --repeats "$REPEATS"

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.batching import packed_index
 from ..errors import InvalidInput
 
 SMALLEST_BUCKET = 16
@@ -99,16 +100,15 @@ def layout(rows: Sequence[np.ndarray], bucket: int, pad_id: int) -> Layout:
     if total > bucket:
         raise ValueError(f"{total} tokens do not fit a bucket of {bucket}")
     n = len(rows)
+    real_seq, real_pos, real_cu = packed_index(lengths)
     ids = np.full(bucket, pad_id, dtype=np.int64)
     ids[:total] = np.concatenate(rows)
-    starts = np.cumsum((0, *lengths[:-1]))
     seq = np.full(bucket, n, dtype=np.int64)
-    seq[:total] = np.repeat(np.arange(n), lengths)
+    seq[:total] = real_seq
     pos = np.zeros(bucket, dtype=np.int64)
-    pos[:total] = np.arange(total) - np.repeat(starts, lengths)
+    pos[:total] = real_pos
     cu = np.full(bucket + 2, bucket, dtype=np.int32)
-    cu[0] = 0
-    cu[1 : n + 1] = np.cumsum(lengths)
+    cu[: n + 1] = real_cu
     # cu[n + 1] = bucket closes the spare sequence (empty when the batch fills the bucket).
     return Layout(ids=ids, seq=seq, pos=pos, cu=cu, lengths=lengths)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInput, MissingExtra
 from ..model.spec import ModelSpec
+from . import packed_launch
 from .base import DTYPES
 from .cuda_graphs import DEFAULT_MAX_TOKENS, PackedGraphs
 
@@ -106,21 +107,18 @@ class TorchBackend:
 
     def forward_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Unpadded rows of ids (int64 [n_i]) → logits [n_i, num_labels] each, one packed pass."""
+        return next(self.forward_packed_stream([rows]))
+
+    def forward_packed_stream(
+        self, batches: Iterable[Sequence[np.ndarray]]
+    ) -> Iterator[list[np.ndarray]]:
+        """``forward_packed`` of each batch, in order; on a GPU the next batch is prepared and
+        launched while the current one runs (``nerve.backends.packed_launch``)."""
+        return packed_launch.stream(self._start, batches)
+
+    def _start(self, rows: Sequence[np.ndarray]) -> packed_launch.Launched | list[np.ndarray]:
         if self._graphs is not None:
-            replayed = self._graphs.run(rows)
+            replayed = self._graphs.run(rows)  # a small batch: one recorded graph, at once
             if replayed is not None:
                 return replayed
-        torch = _torch()
-        from ..encoder.packed import cu_seqlens_of, run_packed
-
-        lengths = [len(r) for r in rows]
-        flat = torch.from_numpy(np.concatenate(rows))
-        if self.device.startswith("cuda"):
-            flat = flat.pin_memory()
-        with torch.inference_mode():
-            ids = flat.to(self.device, non_blocking=True)
-            cu = cu_seqlens_of(lengths, ids.device)
-            logits = run_packed(self._model, ids, cu, max(lengths))  # [T, labels]
-            out = logits.float().cpu().numpy()
-        bounds = np.cumsum(lengths)[:-1]
-        return np.split(out, bounds)
+        return packed_launch.launch(self._model, rows, self.device)

@@ -115,6 +115,18 @@ def packed_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
     return out
 
 
+def packed_index(lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed rows of these lengths, laid end to end: each token's sequence and position
+    (int64 [T] each) and the cumulative lengths (int32 [n + 1], from 0), computed on the host
+    so that a GPU forward pass needs no device-to-host wait to find them."""
+    n_tokens = np.asarray(lengths, dtype=np.int64)
+    cu = np.zeros(len(n_tokens) + 1, dtype=np.int32)
+    np.cumsum(n_tokens, out=cu[1:])
+    seq = np.repeat(np.arange(len(n_tokens), dtype=np.int64), n_tokens)
+    pos = np.arange(int(cu[-1]), dtype=np.int64) - cu[:-1].astype(np.int64)[seq]
+    return seq, pos, cu
+
+
 def pad_rows(rows: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-pad int64 rows → (ids [batch, width], attention mask [batch, width])."""
     width = max(len(r) for r in rows)

@@ -213,8 +213,13 @@ class Engine:
     def _run_packed(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Packed batches: the budget counts real tokens only, since no padding is computed."""
         out: list[np.ndarray | None] = [None] * len(rows)
-        for batch in packed_batches([len(r) for r in rows], self.max_batch_tokens):
-            logits = self.backend.forward_packed([rows[i] for i in batch])  # type: ignore[attr-defined]
+        batches = packed_batches([len(r) for r in rows], self.max_batch_tokens)
+        parts = ([rows[i] for i in batch] for batch in batches)
+        # A backend that can launch batch i + 1 before batch i's logits are back does so
+        # (torch on a GPU: the host's packing and launching overlap the model).
+        stream = getattr(self.backend, "forward_packed_stream", None)
+        results = stream(parts) if stream is not None else map(self.backend.forward_packed, parts)  # type: ignore[attr-defined]
+        for batch, logits in zip(batches, results, strict=True):
             for i, lg in zip(batch, logits, strict=True):
                 out[i] = lg
         return out  # type: ignore[return-value]
