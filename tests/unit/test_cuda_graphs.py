@@ -155,9 +155,10 @@ def test_cuda_graphs_replay_the_eager_results(tiny_model_dir: Any, dtype: str) -
     model = tiny_model_dir("bert")
     graphed = nerve.load(model, backend="torch", device="cuda", dtype=dtype)
     eager = nerve.load(model, backend="torch", device="cuda", dtype=dtype, cuda_graphs=False)
-    assert graphed.backend.graphed_buckets == (16, 32, 64, 128, 256, 512)  # type: ignore[attr-defined]
+    assert graphed.backend.graphed_buckets == token_buckets(2048)  # type: ignore[attr-defined]
+    assert token_buckets(2048)[-1] == 2048 and len(token_buckets(2048)) == 8
     assert eager.backend.graphed_buckets == ()  # type: ignore[attr-defined]
-    assert graphed.backend._graphs.recorded == 6  # type: ignore[attr-defined]
+    assert graphed.backend._graphs.recorded == 8  # type: ignore[attr-defined]
     rows = _rows(eager)
     rng = random.Random(1)
     for _ in range(20):

@@ -5,8 +5,10 @@ kernels, each launched from Python for a few microseconds of host time, while th
 most of them faster than that. A CUDA graph records the launches of one forward pass once and
 replays them with one call. A graph holds fixed shapes and fixed memory, so:
 
-* batches are bucketed by their total tokens (16, 32, 64, … up to ``max_tokens``, 512 by
-  default); a larger batch is throughput-bound and runs eagerly as before;
+* batches are bucketed by their total tokens (16, 32, 64, … up to ``max_tokens``, 2,048 by
+  default: a server's batch at 64 one-sentence clients, ~900 tokens, still replays, which
+  frees the host's CPU, the server's limit there, for the event loop); a larger batch is
+  throughput-bound and runs eagerly;
 * a batch is laid out to its bucket's size (``layout``): its real tokens first, as packed; the
   bucket's spare tokens as one more sequence of pad ids, which attends only to itself and whose
   logits are dropped; the unused cumulative lengths equal to the bucket's size, i.e. empty
@@ -36,7 +38,7 @@ from ..engine.batching import packed_index
 from ..errors import InvalidInput
 
 SMALLEST_BUCKET = 16
-DEFAULT_MAX_TOKENS = 512
+DEFAULT_MAX_TOKENS = 2048
 # The flag's values (``--cuda-graphs``) and what each asks the backend for.
 SETTINGS: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 

@@ -47,7 +47,7 @@ def add_cuda_graphs_option(p: argparse.ArgumentParser, default: str | None) -> N
         "--cuda-graphs",
         default=default,
         choices=list(SETTINGS),
-        help="torch on a GPU: replay recorded CUDA graphs for batches of up to 512 tokens "
+        help="torch on a GPU: replay recorded CUDA graphs for batches of up to 2,048 tokens "
         "(default auto: on in float16/bfloat16 on CUDA, off elsewhere)",
     )
 
