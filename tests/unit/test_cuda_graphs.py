@@ -20,6 +20,7 @@ from nerve.backends.cuda_graphs import (
     bucket_for,
     graphs_setting,
     layout,
+    record_or_eager,
     token_buckets,
 )
 from nerve.errors import InvalidInput
@@ -139,6 +140,22 @@ def test_graphs_are_off_on_the_cpu_and_refused_when_asked(tiny_model_dir: Any) -
         nerve.load(tiny_model_dir("bert"), backend="torch", cuda_graphs=True)
     off = nerve.load(tiny_model_dir("bert"), backend="torch", cuda_graphs=False)
     assert off.backend.graphed_buckets == ()  # type: ignore[attr-defined]
+
+
+def test_a_failed_recording_runs_eagerly_unless_graphs_were_asked_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing() -> PackedGraphs:
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    with caplog.at_level("WARNING", logger="nerve.cuda_graphs"):
+        assert record_or_eager(failing, asked=False) is None
+    assert "could not be recorded (operation not permitted" in caplog.text
+    assert "running eagerly" in caplog.text
+    with pytest.raises(InvalidInput, match="--cuda-graphs on: recording failed: operation not"):
+        record_or_eager(failing, asked=True)
+    fine = object()
+    assert record_or_eager(lambda: fine, asked=True) is fine  # type: ignore[arg-type,return-value]
 
 
 def test_graphs_are_refused_on_the_onnx_backend() -> None:

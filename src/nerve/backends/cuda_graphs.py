@@ -27,6 +27,7 @@ CPU tests check the layout and the static-shape forward without a GPU.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ import numpy as np
 from ..engine.batching import packed_index
 from ..errors import InvalidInput
 
+_log = logging.getLogger("nerve.cuda_graphs")
 SMALLEST_BUCKET = 16
 DEFAULT_MAX_TOKENS = 2048
 # The flag's values (``--cuda-graphs``) and what each asks the backend for.
@@ -51,6 +53,19 @@ def graphs_setting(text: str) -> bool | None:
         raise InvalidInput(
             f"--cuda-graphs must be one of {', '.join(SETTINGS)}, got {text!r}"
         ) from None
+
+
+def record_or_eager(record: Callable[[], PackedGraphs], asked: bool) -> PackedGraphs | None:
+    """``record()``, or, where recording fails and graphs were only the default (``auto``),
+    None with a warning: the model then runs eagerly, as it would with ``--cuda-graphs off``,
+    rather than not loading at all. Asked for explicitly (``on``), a failure is an error."""
+    try:
+        return record()
+    except Exception as exc:  # a driver, kernel or capture error: said, never hidden
+        if asked:
+            raise InvalidInput(f"--cuda-graphs on: recording failed: {exc}") from exc
+        _log.warning("CUDA graphs could not be recorded (%s); running eagerly", exc)
+        return None
 
 
 def token_buckets(max_tokens: int) -> tuple[int, ...]:

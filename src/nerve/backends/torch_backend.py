@@ -11,7 +11,7 @@ from ..errors import InvalidInput, MissingExtra
 from ..model.spec import ModelSpec
 from . import packed_launch
 from .base import DTYPES
-from .cuda_graphs import DEFAULT_MAX_TOKENS, PackedGraphs
+from .cuda_graphs import DEFAULT_MAX_TOKENS, PackedGraphs, record_or_eager
 
 
 def _torch():  # type: ignore[no-untyped-def]
@@ -80,12 +80,14 @@ class TorchBackend:
 
         from ..encoder.packed import run_packed
 
-        return PackedGraphs(
+        record = partial(
+            PackedGraphs,
             partial(run_packed, self._model),
             device=self.device,
             pad_id=spec.encoder.pad_token_id,
             max_tokens=graph_tokens,
         )
+        return record_or_eager(record, asked=bool(wanted))
 
     @property
     def graphed_buckets(self) -> tuple[int, ...]:
