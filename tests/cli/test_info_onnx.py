@@ -46,3 +46,17 @@ def test_without_the_onnx_package_it_says_why(
     monkeypatch.setitem(sys.modules, "onnx", None)
     code, out, _ = run_cli(capsys, "info", str(onnx_only))
     assert code == 0 and "parameters: unknown (pip install onnx" in out
+
+
+def test_the_model_can_be_named_with_model_as_in_every_other_command(
+    onnx_only: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, positional, err = run_cli(capsys, "info", str(onnx_only), "--json")
+    assert code == 0, err
+    for flag in ("--model", "-m"):
+        code, named, err = run_cli(capsys, "info", flag, str(onnx_only), "--json")
+        assert code == 0, err
+        assert json.loads(named) == json.loads(positional)
+    # The embedded default model is another model: its description differs.
+    code, default, _ = run_cli(capsys, "info", "--json")
+    assert json.loads(default) != json.loads(positional)

@@ -39,7 +39,13 @@ CASES: dict[str, list[list[str]]] = {
         ["infer", "x", "-o", "{tmp}/empty-dir"],
         ["infer", "x", "-o", ""],
     ],
-    "info": [["info", MISSING], ["info", "{tmp}/empty-dir"], ["info", "{tmp}/garbage.txt"]],
+    "info": [
+        ["info", MISSING],
+        ["info", "{tmp}/empty-dir"],
+        ["info", "{tmp}/garbage.txt"],
+        ["info", "--model", MISSING],
+        ["info", "{tmp}/empty-dir", "--model", "{tmp}/garbage.txt"],  # two models
+    ],
     "export": [
         ["export", MISSING, "{tmp}/out"],
         ["export", "{tmp}/empty-dir", "{tmp}/out"],
