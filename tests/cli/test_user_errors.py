@@ -124,3 +124,16 @@ def test_user_error_is_one_line_without_traceback(
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 1 and ": error: " in lines[0], err
+
+
+@pytest.mark.parametrize("command", ["info", "infer", "serve", "bench", "mcp"])
+def test_an_unknown_flag_is_reported_by_its_command(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The top-level help does not list a command's flags: the error names the command's."""
+    code, _, err = run_cli(capsys, command, "--no-such-flag")
+    assert code == 2
+    assert err.strip() == (
+        f"nerve {command}: error: unrecognized arguments: --no-such-flag "
+        f"(see nerve {command} --help)"
+    )

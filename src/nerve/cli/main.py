@@ -81,8 +81,28 @@ def _stdout_gone() -> int:
     return 141  # what a shell reports for a process ended by SIGPIPE
 
 
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; a flag the sub-command does not know is reported by that sub-command
+    (``nerve info: error: unrecognized arguments: --x (see nerve info --help)``), not by
+    the top-level parser, whose help does not list the sub-command's flags."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = _subparser(parser, args.command) or parser
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser | None = action.choices.get(name)
+            return found
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return int(args.run(args) or 0)
     except NerveError as exc:
