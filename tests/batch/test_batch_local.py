@@ -87,6 +87,19 @@ def test_parquet_and_text_inputs(tmp_path: Path) -> None:
     }
 
 
+def test_a_jsonl_line_json_cannot_read_is_that_records_error(tmp_path: Path) -> None:
+    """Bad syntax and an integer over 4,300 digits (a plain ValueError in json.loads) both
+    land in the errors shard; the good line is tagged."""
+    lines = ['{"text": "Paris"}', "{not json", '{"text": "Rome", "n": ' + "1" * 4301 + "}"]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(tmp_path / "in.jsonl"), "-o", str(out), "--no-progress"]) == 0
+    assert [r["text"] for r in read_parts(out)] == ["Paris"]
+    reasons = [e["reason"] for e in read_errors(out)]
+    assert len(reasons) == 2 and reasons[0].startswith("invalid JSON: ")
+    assert reasons[1] == "invalid JSON: a number has more than 4,300 digits"
+
+
 def test_killed_job_resumed_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     write_corpus(tmp_path / "in", 300, bad=True)
     args = [str(tmp_path / "in"), "--shard-rows", "4"]

@@ -158,3 +158,14 @@ def test_a_failed_run_leaves_the_old_file_and_names_the_real_problem(
     assert code == 2 and f"{bad}:2: invalid JSON" in err and "cannot write" not in err
     assert target.read_text() == "old results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temp
+
+
+def test_a_number_too_long_for_json_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """json.loads refuses an integer of over 4,300 digits with a plain ValueError."""
+    bad = tmp_path / "in.jsonl"
+    bad.write_text('{"text": "Paris", "id": ' + "1" * 4301 + "}\n")
+    code, _, err = run_cli(capsys, "infer", "-i", str(bad))
+    assert code == 2
+    assert f"{bad}:1: invalid JSON: a number has more than 4,300 digits" in err, err

@@ -46,6 +46,7 @@ def test_reads_labels_ids_and_case_flags(tmp_path: Path) -> None:
     ("line", "message"),
     [
         ("{not json", r":2: not a JSON object"),
+        ('{"label": "ORG", "n": ' + "1" * 4301 + "}", r":2: .*a number has more than 4,300"),
         ('["ORG", "x"]', r":2: expected a JSON object"),
         ('{"pattern": "x"}', r":2: missing 'label'"),
         ('{"label": "ORG"}', r":2: missing 'pattern'"),

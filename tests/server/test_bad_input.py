@@ -18,6 +18,8 @@ CASES: list[tuple[str, bytes, int, str, str]] = [
     ("/predict_tokens", b'\xff\xfe{"inputs": [["a"]]}', 400, "invalid_json", "UTF-8"),
     ("/predict_tokens", b"", 400, "invalid_json", "empty"),
     ("/predict_tokens", b"[" * 100_000, 400, "invalid_json", "nested too deeply"),
+    # json.loads refuses an integer of over 4,300 digits with a ValueError, not a decode error.
+    ("/predict", b'{"inputs": ["a"], "n": ' + b"1" * 4301 + b"}", 400, "invalid_json", "digits"),
     ("/predict_tokens", b'["a"]', 422, "invalid_input", "JSON object"),
     ("/predict_tokens", b'{"truncate": true}', 422, "invalid_input", "'inputs'"),
     ("/predict_tokens", b'{"inputs": []}', 422, "invalid_input", "at least one text"),

@@ -208,6 +208,9 @@ def test_missing_labels_and_bad_json(tiny_model_dir: Any, tmp_path: Path) -> Non
     (d / "config.json").write_text("{not json")
     with pytest.raises(ModelLoadError, match="not valid JSON"):
         nerve.load(d)
+    (d / "config.json").write_text('{"vocab_size": ' + "9" * 4301 + "}")
+    with pytest.raises(ModelLoadError, match="not valid JSON: a number has more than 4,300"):
+        nerve.load(d)
 
 
 def test_not_a_model(tmp_path: Path) -> None:

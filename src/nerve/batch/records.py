@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataError
+from ..io.json_problems import json_problem
 from .fs import filesystem
 from .plan import Piece, Shard
 
@@ -73,8 +74,8 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
             continue  # blank lines in JSONL hold no record
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.append(Record({}, None, where, f"invalid JSON: {exc.msg}"))
+        except ValueError as exc:
+            out.append(Record({}, None, where, f"invalid JSON: {json_problem(exc)}"))
             continue
         out.append(_from_object(obj, text_field, where))
     return out

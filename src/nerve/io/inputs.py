@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, MissingExtra
+from .json_problems import json_problem
 
 FORMATS = ("text", "jsonl", "parquet")
 STDIN = "-"
@@ -89,8 +90,8 @@ def _lines(source: str) -> Iterator[tuple[int, str]]:
 def _jsonl_record(source: str, no: int, line: str) -> Record:
     try:
         obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{source}:{no}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:
+        raise DataError(f"{source}:{no}: invalid JSON: {json_problem(exc)}") from None
     if not isinstance(obj, dict) or "text" not in obj:
         raise DataError(f"{source}:{no}: a JSONL line must be an object with a 'text' field")
     text = obj.pop("text")

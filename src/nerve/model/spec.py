@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError, UnsupportedArchitecture
+from ..io.json_problems import json_problem
 from .onnx_files import onnx_variants
 
 # Architecture name → encoder family. The family decides weight names and position ids.
@@ -94,8 +95,10 @@ def read_json(path: Path) -> dict[str, Any]:
             data = json.load(fh)
     except FileNotFoundError:
         raise ModelLoadError(f"{path.name} is missing from {path.parent}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ModelLoadError(f"{path} is not valid JSON: {exc}") from None
+    except ValueError as exc:
+        raise ModelLoadError(f"{path} is not valid JSON: {json_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ModelLoadError(f"{path} must hold a JSON object")
     return data

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from ..io.json_problems import json_problem
 
 KEYS = ("label", "pattern", "id", "ignore_case")
 _KEY_SET = frozenset(KEYS)
@@ -54,8 +55,7 @@ def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
     try:
         data = json.loads(line)
     except ValueError as exc:
-        msg = getattr(exc, "msg", str(exc))
-        raise DataError(f"{where}: not a JSON object ({msg})") from None
+        raise DataError(f"{where}: not a JSON object ({json_problem(exc)})") from None
     if not isinstance(data, dict):
         raise DataError(f'{where}: expected a JSON object like {{"label": ..., "pattern": ...}}')
     if not data.keys() <= _KEY_SET:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.types import Receive, Scope
 
+from ...io.json_problems import json_problem
 from ..cancelling import CancelTrigger
 from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 from ..service import InferenceService
@@ -188,6 +189,8 @@ def parse_json(body: bytes) -> object:
         ) from None
     except RecursionError:
         raise InvalidJson("request body is nested too deeply") from None
+    except ValueError as exc:  # a number of too many digits (see json_problem)
+        raise InvalidJson(f"request body is not valid JSON: {json_problem(exc)}") from None
 
 
 def is_large(n_items: int) -> bool:
