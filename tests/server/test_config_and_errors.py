@@ -68,8 +68,17 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
         ({"NERVE_STRICT_LENGTH": "maybe"}, "NERVE_STRICT_LENGTH"),
         ({"NERVE_MAX_BATCH_TOKENS": "0"}, "--max-batch-tokens must be a positive"),
         ({"NERVE_DISABLE_HTTP": "1", "NERVE_DISABLE_GRPC": "1"}, "nothing to serve"),
-        ({"NERVE_GRACEFUL_TIMEOUT": "0"}, "--graceful-timeout must be positive"),
-        ({"NERVE_HEADER_TIMEOUT": "-1"}, "--header-timeout must be positive"),
+        ({"NERVE_GRACEFUL_TIMEOUT": "0"}, "--graceful-timeout must be a number of seconds above 0"),
+        ({"NERVE_HEADER_TIMEOUT": "-1"}, "--header-timeout must be .* got -1"),
+        # NaN passes a plain `<= 0` check and never fires; inf overflows the joins that take it.
+        ({"NERVE_HEADER_TIMEOUT": "nan"}, "--header-timeout must be .* got nan"),
+        ({"NERVE_BODY_TIMEOUT": "nan"}, "--body-timeout must be .* got nan"),
+        (
+            {"NERVE_GRACEFUL_TIMEOUT": "inf"},
+            "--graceful-timeout must be .*at most 86,400 .a day., got inf",
+        ),
+        ({"NERVE_REQUEST_TIMEOUT": "1e10"}, "--request-timeout must be .* got 10000000000.0"),
+        ({"NERVE_KEEP_ALIVE_TIMEOUT": "NaN"}, "--keep-alive-timeout must be .* got nan"),
         ({"NERVE_MAX_CONNECTIONS": "0"}, "--max-connections must be a positive"),
         (
             {"NERVE_MAX_REQUEST_TOKENS": "5000", "NERVE_MAX_QUEUED_TOKENS": "4000"},

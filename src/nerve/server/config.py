@@ -100,8 +100,15 @@ class ServerConfig:
             "body_timeout",
             "keep_alive_timeout",
         ):
-            if getattr(self, name) <= 0:
-                raise InvalidInput(f"{_flag(name)} must be positive, got {getattr(self, name)}")
+            seconds = getattr(self, name)
+            # `not (0 < x <= MAX)` also refuses NaN, which compares false with everything: a
+            # NaN deadline never fires, and an infinite one overflows the thread joins and
+            # timers that take it.
+            if not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+                raise InvalidInput(
+                    f"{_flag(name)} must be a number of seconds above 0 and at most "
+                    f"{MAX_TIMEOUT_SECONDS:,} (a day), got {seconds}"
+                )
         if self.max_request_tokens > self.max_queued_tokens:
             raise InvalidInput(
                 f"--max-request-tokens ({self.max_request_tokens}) must not exceed "
@@ -136,6 +143,10 @@ class ServerConfig:
     def grpc_address(self) -> str:
         """The address gRPC binds: ``grpc_host``, or ``host`` when that is not set."""
         return self.grpc_host or self.host
+
+
+# The longest any timeout flag may be: longer is a mistake, and infinity overflows time_t.
+MAX_TIMEOUT_SECONDS = 86_400
 
 
 def _flag(name: str) -> str:
