@@ -201,7 +201,7 @@ out["metadata"] = as_dict(
 )
 health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
 out["health"] = health_pb2.HealthCheckResponse.ServingStatus.Name(health.status)
-for name, request in (("empty", []), ("too_many", ["a"] * 100)):
+for name, request in (("empty", []), ("too_many", ["a"] * 100), ("empty_text", ["a", ""])):
     try:
         stub.Predict(tc.TokenClassificationRequest(inputs=request), metadata=auth)
         out[name] = None
@@ -261,6 +261,9 @@ def test_grpc_client_from_the_contract_gets_the_http_results(
     # Bad input: INVALID_ARGUMENT with the same message the HTTP route gives.
     empty_http = httpx.post(f"{server.url}/predict", json={"inputs": []}, timeout=10)
     assert out["empty"] == ["INVALID_ARGUMENT", empty_http.json()["error"]["message"]]
+    empty_text_http = httpx.post(f"{server.url}/predict", json={"inputs": ["a", ""]}, timeout=10)
+    assert empty_text_http.status_code == 422
+    assert out["empty_text"] == ["INVALID_ARGUMENT", empty_text_http.json()["error"]["message"]]
     assert (
         out["too_many"][0] == "INVALID_ARGUMENT" and "--max-client-batch-size" in out["too_many"][1]
     )

@@ -15,7 +15,13 @@ from ..errors import NerveError
 from .errors import InternalError, grpc_status_name
 from .proto import metadata_pb2, token_classification_pb2, token_classification_pb2_grpc
 from .service import InferenceService
-from .wire.encoderfile import PREDICT_OPTIONS, model_proto, predict_proto, token_rows
+from .wire.encoderfile import (
+    PREDICT_OPTIONS,
+    check_predict_texts,
+    model_proto,
+    predict_proto,
+    token_rows,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +62,8 @@ class TokenClassificationServicer(
         self, request: token_classification_pb2.TokenClassificationRequest
     ) -> token_classification_pb2.TokenClassificationResponse:
         service = self._service
-        results = await service.entities(list(request.inputs), PREDICT_OPTIONS)
+        texts = check_predict_texts(list(request.inputs))
+        results = await service.entities(texts, PREDICT_OPTIONS)
         rows = await service.offload(
             lambda: [token_rows(r, service.engine.vocabulary_piece) for r in results]
         )

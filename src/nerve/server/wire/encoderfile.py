@@ -48,13 +48,18 @@ class TokenRow:
 
 def parse_predict(body: object) -> PredictRequest:
     obj = as_object(body)
-    texts = str_list(required(obj, "inputs"), "inputs")
+    texts = check_predict_texts(str_list(required(obj, "inputs"), "inputs"))
+    metadata = obj.get("metadata")
+    return PredictRequest(texts, str_map(metadata, "metadata") if metadata is not None else None)
+
+
+def check_predict_texts(texts: list[str]) -> list[str]:
+    """The texts of a Predict call (HTTP or gRPC, which must answer alike), or the error."""
     for i, text in enumerate(texts):
         if not text:
             # encoderfile answers 422 here; an empty text has no tokens to classify.
             raise InvalidInput(f"inputs[{i}] is an empty string; every input needs some text")
-    metadata = obj.get("metadata")
-    return PredictRequest(texts, str_map(metadata, "metadata") if metadata is not None else None)
+    return texts
 
 
 def token_rows(
