@@ -59,6 +59,15 @@ CASES: list[tuple[str, bytes, int, str, str]] = [
     ("/v1/entities", b'{"inputs": ["a"], "stride": 500}', 422, "invalid_input", "stride"),
     ("/v1/entities", b'{"inputs": ["a"], "window": 4096}', 422, "invalid_input", "window"),
     ("/v1/entities", b'{"words": [["a", 2]]}', 422, "invalid_input", "words[0][1]"),
+    # Fields that shape entities do nothing for words: refused, not silently dropped.
+    ("/v1/entities", b'{"words": [["a"]], "format": "spacy"}', 422, "invalid_input", "'format'"),
+    (
+        "/v1/entities",
+        b'{"words": [["a"]], "raw_scores": true, "ignore_labels": ["PER"]}',
+        422,
+        "invalid_input",
+        "'ignore_labels', 'raw_scores' apply only to 'inputs'",
+    ),
 ]
 
 

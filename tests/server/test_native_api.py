@@ -71,6 +71,9 @@ def test_presplit_words_get_one_label_per_word(server: ServerProcess, engine: En
         assert result["words"] == sentence
         assert result["labels"] == list(want.labels)
         assert result["scores"] == pytest.approx(list(want.scores), abs=1e-6)
+    # Null counts as absent, for the entity-only fields too (refused with words otherwise).
+    nulls = {"format": None, "raw_scores": None, "aggregation_strategy": None}
+    assert entities(server, words=sentences[:1], **nulls)["results"] == got["results"][:1]
 
 
 def metric_value(text: str, name: str) -> float:

@@ -24,6 +24,7 @@ from ...engine.core import Engine
 from ...errors import InvalidInput
 from ...types import DEFAULT_AGGREGATION, Aggregation, InferenceOptions
 from ..config import ServerConfig
+from ..wire.native import TEXT_ONLY_FIELDS
 
 # Every strategy, nerve's own ``word`` included, is accepted by every route.
 _STRATEGIES = [a.value for a in Aggregation]
@@ -197,7 +198,12 @@ class _Schemas:
             },
             "words": {
                 "required": ["words"],
-                "properties": {"words": words, "inputs": {"type": "null"}},
+                "properties": {
+                    "words": words,
+                    "inputs": {"type": "null"},
+                    # Entity-shaping fields do not apply to words: refused unless null.
+                    **{name: {"type": "null"} for name in TEXT_ONLY_FIELDS},
+                },
             },
         }
         return {

@@ -3,7 +3,8 @@
 Request: exactly one of ``inputs`` (texts) or ``words`` (pre-split sentences, one label per
 word back), plus ``aggregation_strategy``, ``ignore_labels``, ``stride``, ``window``,
 ``truncate``, ``truncation_direction``, ``raw_scores`` and ``format`` (nerve | pipeline |
-spacy). Unknown fields are refused, so a typo does not silently fall back to a default.
+spacy). Unknown fields are refused, so a typo does not silently fall back to a default; so are
+the fields that shape entities when ``words`` is sent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ FIELDS = (
     "raw_scores",
     "format",
 )
+# What shapes entities, which ``words`` requests do not get (one label per word comes back):
+# refused with them rather than ignored, like any other field that would change nothing.
+TEXT_ONLY_FIELDS = ("aggregation_strategy", "ignore_labels", "raw_scores", "format")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ def parse_entities(body: object) -> EntitiesRequest:
     has_texts, has_words = obj.get("inputs") is not None, obj.get("words") is not None
     if has_texts == has_words:
         raise InvalidInput("send exactly one of 'inputs' (texts) or 'words' (pre-split sentences)")
+    if has_words:
+        given = [name for name in TEXT_ONLY_FIELDS if obj.get(name) is not None]
+        if given:
+            raise InvalidInput(
+                f"{', '.join(repr(n) for n in given)} apply only to 'inputs' (texts); 'words' "
+                "gets one label per word back, shaped only by 'window', 'stride' and 'truncate'"
+            )
     texts = str_list(obj["inputs"], "inputs") if has_texts else None
     words = _word_lists(obj["words"]) if has_words else None
     return EntitiesRequest(texts, words, _options(obj), _format(obj))
