@@ -220,6 +220,41 @@ def test_an_unknown_host_is_421_naming_the_flag(server: ServerProcess) -> None:
     assert_still_serving(server)
 
 
+def exchange(server: ServerProcess, request: bytes) -> tuple[int, bytes]:
+    """Send a raw request that closes its connection (``Connection: close``, or HTTP/1.0) and
+    read the answer to the end: (status, body)."""
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_http_1_1_needs_exactly_one_host(server: ServerProcess) -> None:
+    """RFC 9112 3.2: no Host, or two, is a 400; HTTP/1.0 may send none."""
+    port = server.http_port
+    cases = {
+        b"GET /model HTTP/1.1\r\nConnection: close\r\n\r\n": "needs a Host header",
+        (
+            f"GET /model HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode(): "2 Host headers",
+    }
+    for head, words in cases.items():
+        status, body = exchange(server, head)
+        error = json.loads(body)["error"]
+        assert (status, error["code"]) == (400, "bad_host_header") and words in error["message"]
+    # The fast path (POST inference routes) applies the same rule.
+    post = b"POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 16\r\n"
+    status, body = exchange(server, post + b"Connection: close\r\n\r\n" + b'{"inputs":["a"]}')
+    assert status == 400 and json.loads(body)["error"]["code"] == "bad_host_header"
+    status, _ = exchange(server, b"GET /model HTTP/1.0\r\n\r\n")
+    assert status == 200
+    assert_still_serving(server)
+
+
 def test_allowed_hosts_extends_the_list(onnx_model_dir: Path) -> None:
     import nerve
     from nerve.server.config import ServerConfig, resolve_config

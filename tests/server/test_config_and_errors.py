@@ -81,6 +81,11 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
         ({"NERVE_KEEP_ALIVE_TIMEOUT": "NaN"}, "--keep-alive-timeout must be .* got nan"),
         ({"NERVE_MAX_CONNECTIONS": "0"}, "--max-connections must be a positive"),
         (
+            {"NERVE_ALLOWED_HOSTS": "http://bar.test"},
+            "--allowed-hosts takes host names .*'http://bar.test'",
+        ),
+        ({"NERVE_ALLOWED_HOSTS": "ok.test, bar.test/x"}, "--allowed-hosts .*'bar.test/x'"),
+        (
             {"NERVE_MAX_REQUEST_TOKENS": "5000", "NERVE_MAX_QUEUED_TOKENS": "4000"},
             "--max-request-tokens .5000. must not exceed --max-queued-tokens .4000.",
         ),
@@ -169,3 +174,9 @@ def test_onnx_file_reaches_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "load", lambda model, **kw: seen.update(kw))
     runner.load_engine(config)
     assert seen["onnx_file"] == "onnx/model_q4.onnx"
+
+
+def test_allowed_hosts_takes_every_form_of_a_host_header() -> None:
+    names = "ner.internal, NER.internal:8080, 10.0.0.5, 10.0.0.5:80, [::1], [fe80::1]:9000, *, a_b"
+    config = resolve_config(flags(), {"NERVE_ALLOWED_HOSTS": names})
+    assert len(config.allowed_hosts) == 8

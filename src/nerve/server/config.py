@@ -7,6 +7,7 @@ The environment is passed in as a mapping, never read at import, so tests can gi
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,14 @@ class ServerConfig:
             value = getattr(self, name)
             if value is not None and not value.strip():
                 raise InvalidInput(f"{_flag(name)} must not be empty")
+        for name in self.allowed_hosts:
+            # A Host header holds a name (and maybe a port), never a scheme or a path: a URL
+            # given here would match no request, and its bare name would stay refused.
+            if name != "*" and not _HOST_NAME.fullmatch(name):
+                raise InvalidInput(
+                    f"--allowed-hosts takes host names such as ner.internal, "
+                    f"ner.internal:8080 or [::1], got {name!r}"
+                )
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInput("--api-key must not be empty")
         if (self.cert_file is None) != (self.key_file is None):
@@ -144,6 +153,12 @@ class ServerConfig:
         """The address gRPC binds: ``grpc_host``, or ``host`` when that is not set."""
         return self.grpc_host or self.host
 
+
+# What --allowed-hosts accepts: a name or IPv4 address with an optional port, or a bracketed
+# IPv6 address with an optional port (the forms a Host header takes).
+_HOST_NAME = re.compile(
+    r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 
 # The longest any timeout flag may be: longer is a mistake, and infinity overflows time_t.
 MAX_TIMEOUT_SECONDS = 86_400

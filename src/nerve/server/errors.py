@@ -55,6 +55,12 @@ class HostNotAllowed(NerveError):
     code = "host_not_allowed"
 
 
+class BadHostHeader(NerveError):
+    """An HTTP/1.1 request without a ``Host`` header, or with more than one."""
+
+    code = "bad_host_header"
+
+
 class Unauthorized(NerveError):
     code = "unauthorized"
 
@@ -117,6 +123,7 @@ STATUSES: dict[str, Status] = {
     "payload_too_large": Status(413, "RESOURCE_EXHAUSTED"),
     "unsupported_media_type": Status(415, "INVALID_ARGUMENT"),
     "host_not_allowed": Status(421, "PERMISSION_DENIED"),
+    "bad_host_header": Status(400, "INVALID_ARGUMENT"),
     "unauthorized": Status(401, "UNAUTHENTICATED"),
     "not_found": Status(404, "NOT_FOUND"),
     "method_not_allowed": Status(405, "UNIMPLEMENTED"),

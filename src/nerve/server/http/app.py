@@ -61,7 +61,8 @@ def create_app(service: InferenceService, drain: Drain | None = None) -> ASGIApp
     # The guard rules, built once: the front door applies them to its fast path, Starlette's
     # middleware to every other request (the CORS middleware between them).
     hosts = allowed_host_names(config.host, config.allowed_hosts)
-    host_guard = None if hosts is None else functools.partial(host_refusal, allowed=hosts)
+    # Always on: besides the allow-list it refuses a missing (HTTP/1.1) or repeated Host.
+    host_guard = functools.partial(host_refusal, allowed=hosts)
     key_guard = (
         None
         if config.api_key is None

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
-from ..errors import HostNotAllowed
+from ..errors import BadHostHeader, HostNotAllowed
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -59,14 +59,23 @@ def _bare(host: str) -> str:
     return host
 
 
-def host_refusal(scope: Scope, allowed: frozenset[str] | None) -> HostNotAllowed | None:
-    """Why a request may not be served under its ``Host`` (DNS rebinding); None if it may."""
-    if allowed is None:
-        return None
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+def host_refusal(
+    scope: Scope, allowed: frozenset[str] | None
+) -> HostNotAllowed | BadHostHeader | None:
+    """Why a request may not be served under its ``Host`` (DNS rebinding); None if it may.
+
+    HTTP/1.1 requires exactly one ``Host`` (RFC 9112, 3.2: a server answers 400 otherwise).
+    Two of them would also let a client pass the allow-list with one name while a proxy or
+    a log reads the other."""
+    hosts = [v.decode("latin-1") for k, v in scope["headers"] if k == b"host"]
+    if len(hosts) > 1:
+        return BadHostHeader(f"the request has {len(hosts)} Host headers; send exactly one")
+    if not hosts and scope.get("http_version") == "1.1":
+        return BadHostHeader("an HTTP/1.1 request needs a Host header")
     # No Host at all (HTTP/1.0 tools): no browser sends that, so nothing to rebind.
-    if host is None or _bare(host) in allowed:
+    if allowed is None or not hosts or _bare(hosts[0]) in allowed:
         return None
+    host = hosts[0]
     return HostNotAllowed(
         f"Host {host!r} is not served here; allowed: {', '.join(sorted(allowed))} "
         "(--allowed-hosts adds names)"
