@@ -73,13 +73,16 @@ class GrpcTransport:
                 ("grpc.so_reuseport", 0),
             ],
         )
+        # The flag that set the address: --grpc-host, or --host that it defaults to.
+        host_flag = "--grpc-host" if config.grpc_host else "--host"
         add_to_server(TokenClassificationServicer(service), self._server)
         self._health = HealthServicer(service)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         address = (
             f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
         )
-        ensure_free(host, port, "gRPC")  # before gRPC's own failure, which logs raw C-core lines
+        # Before gRPC's own failure, which logs raw C-core lines.
+        ensure_free(host, port, "gRPC", host_flag, "--grpc-port")
         credentials = grpc_credentials(config)
         try:
             if credentials is None:

@@ -1,17 +1,21 @@
-"""Is a TCP port free to listen on? Asked before gRPC binds, because gRPC's C core logs a raw
-``E1130 ... add_port.cc`` line to stderr when the port is taken, before nerve can say so."""
+"""Can this server listen on an address? Asked before each transport binds, so that the
+failure names its cause and the flag that changes it: gRPC's C core would log a raw
+``E1130 ... add_port.cc`` line to stderr first, and uvicorn logs its own error and exits."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 
 from .errors import ListenError
 
 
-def ensure_free(host: str, port: int, transport: str) -> None:
-    """Raise ``ListenError`` when something already listens on ``host:port`` (port 0, any
-    free port, always passes; a name that does not resolve is left to the server to report)."""
+def ensure_free(host: str, port: int, transport: str, host_flag: str, port_flag: str) -> None:
+    """Raise ``ListenError`` when ``host:port`` cannot be bound: taken, not an address of this
+    machine, or privileged (port 0, any free port, always passes; a name that does not
+    resolve is left to the server to report). ``host_flag`` / ``port_flag``: the flags that
+    set them, named in the advice."""
     if port == 0:
         return
     try:
@@ -28,7 +32,12 @@ def ensure_free(host: str, port: int, transport: str) -> None:
                 probe.bind(address)
             except OSError as exc:
                 reason = (exc.strerror or str(exc)).lower()
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    advice = f"not an address of this machine; check {host_flag}"
+                elif exc.errno == errno.EACCES and port < 1024:
+                    advice = f"ports below 1024 need privileges; choose another with {port_flag}"
+                else:
+                    advice = f"choose another with {port_flag}"
                 raise ListenError(
-                    f"cannot listen for {transport} on {host}:{port}: {reason} "
-                    f"(choose another with --{transport.lower()}-port)"
+                    f"cannot listen for {transport} on {host}:{port}: {reason} ({advice})"
                 ) from None

@@ -38,6 +38,7 @@ from .http.app import create_app
 from .http.drain import Drain
 from .http.transport import TransportLimits, protocol_class
 from .metrics import ServerMetrics
+from .ports import ensure_free
 from .service import InferenceService
 from .tls import check_tls, uvicorn_tls
 from .tracing import request_tracer
@@ -265,6 +266,8 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
                 grpc_transport = GrpcTransport(service, config.grpc_address, config.grpc_port)
                 await grpc_transport.start()
             if not config.disable_http:
+                # Before uvicorn, which logs its own error and exits without naming a flag.
+                ensure_free(config.host, config.http_port, "HTTP", "--host", "--http-port")
                 http = _http_server(service, deadline)
                 started.append(http)
                 http_task = asyncio.create_task(_serve_http(http, config))
@@ -313,7 +316,8 @@ async def _serve_http(server: _HttpServer, config: ServerConfig) -> None:
     except SystemExit:
         # uvicorn calls sys.exit when it cannot bind; turn that into an ordinary error.
         raise ListenError(
-            f"cannot listen for HTTP on {config.host}:{config.http_port} (see the log above)"
+            f"cannot listen for HTTP on {config.host}:{config.http_port} (see the log above; "
+            "--host and --http-port set the address)"
         ) from None
 
 
