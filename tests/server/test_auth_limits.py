@@ -72,6 +72,24 @@ def test_health_and_the_page_need_no_key(guarded: ServerProcess) -> None:
     assert httpx.get(guarded.url + "/", timeout=10).status_code == 200
 
 
+def test_openapi_lists_401_exactly_where_a_key_is_asked(
+    guarded: ServerProcess, server: ServerProcess
+) -> None:
+    def unauthorized_paths(proc: ServerProcess, headers: dict[str, str]) -> set[str]:
+        document = httpx.get(proc.url + "/openapi.json", headers=headers, timeout=10).json()
+        return {
+            path
+            for path, operations in document["paths"].items()
+            for operation in operations.values()
+            if "401" in operation["responses"]
+        }
+
+    keyed = unauthorized_paths(guarded, AUTH)
+    assert keyed >= {"/predict_tokens", "/predict", "/v1/entities", "/model", "/metrics"}
+    assert not keyed & {"/health", "/"}  # served without the key
+    assert unauthorized_paths(server, {}) == set()  # no --api-key: never 401
+
+
 def test_performance_client_sends_its_key(guarded: ServerProcess) -> None:
     baseten = pytest.importorskip("baseten_performance_client")
     ok = baseten.PerformanceClient(base_url=guarded.url, api_key=KEY)

@@ -25,6 +25,7 @@ from ...errors import InvalidInput
 from ...types import DEFAULT_AGGREGATION, Aggregation, InferenceOptions
 from ..config import ServerConfig
 from ..wire.native import TEXT_ONLY_FIELDS
+from .middleware import PUBLIC_PATHS
 
 # Every strategy, nerve's own ``word`` included, is accepted by every route.
 _STRATEGIES = [a.value for a in Aggregation]
@@ -76,8 +77,10 @@ _TOKEN_RESULT = {
     },
 }
 # Statuses any inference POST may answer besides 200 (see nerve.server.errors.STATUSES).
-_POST_ERRORS = (400, 401, 413, 415, 421, 422, 429, 500, 503, 504)
-_GET_ERRORS = (401, 421)
+# 401 is added where a key is asked for (--api-key, and not a public path); 400 on a GET is a
+# missing or repeated Host.
+_POST_ERRORS = (400, 413, 415, 421, 422, 429, 500, 503, 504)
+_GET_ERRORS = (400, 421)
 
 
 @dataclass(frozen=True)
@@ -261,26 +264,29 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): {"description": "error", **_json(_ref("Error"))} for c in codes}
 
 
-def _post(summary: str, request: str, response: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "post": {
-            "summary": summary,
-            "requestBody": {"required": True, **_json(_ref(request))},
-            "responses": {
-                "200": {"description": "ok", **_json(response)},
-                **_errors(*_POST_ERRORS),
-            },
-        }
-    }
-
-
-def _get(summary: str, content_type: str, schema: dict[str, Any], *errors: int) -> dict[str, Any]:
-    ok = {"description": "ok", "content": {content_type: {"schema": schema}}}
-    return {"get": {"summary": summary, "responses": {"200": ok, **_errors(*_GET_ERRORS, *errors)}}}
-
-
 def openapi_document(config: ServerConfig, rules: WindowRules) -> dict[str, Any]:
     schemas = _Schemas(config, rules)
+    keyed = (401,) if config.api_key is not None else ()
+
+    def _post(summary: str, request: str, response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "requestBody": {"required": True, **_json(_ref(request))},
+                "responses": {
+                    "200": {"description": "ok", **_json(response)},
+                    **_errors(*sorted((*_POST_ERRORS, *keyed))),
+                },
+            }
+        }
+
+    def _get(
+        summary: str, content_type: str, schema: dict[str, Any], *errors: int
+    ) -> dict[str, Any]:
+        ok = {"description": "ok", "content": {content_type: {"schema": schema}}}
+        codes = sorted({*_GET_ERRORS, *errors, *keyed})
+        return {"get": {"summary": summary, "responses": {"200": ok, **_errors(*codes)}}}
+
     paths = {
         "/predict_tokens": _post(
             "Baseten BEI token classification",
@@ -302,6 +308,9 @@ def openapi_document(config: ServerConfig, rules: WindowRules) -> dict[str, Any]
         "/openapi.json": _get("This document", "application/json", {"type": "object"}),
         "/": _get("Demo page", "text/html", {"type": "string"}),
     }
+    for path in PUBLIC_PATHS & paths.keys():  # served without the key
+        for operation in paths[path].values():
+            operation["responses"].pop("401", None)
     components = {
         "Error": _ERROR,
         "PredictTokensRequest": schemas.predict_tokens(),
