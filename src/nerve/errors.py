@@ -24,9 +24,16 @@ class InvalidInput(NerveError):
 
 
 class InputTooLong(InvalidInput):
-    """A text exceeds the model window and neither truncation nor windows are allowed."""
+    """A text exceeds the model window and neither truncation nor windows are allowed.
+
+    Raised with the facts only; the surface that turned windows off adds what its caller can
+    do about it (``with_advice``), since that differs: a keyword argument, a request field,
+    a server flag."""
 
     code = "input_too_long"
+
+    def with_advice(self, advice: str) -> InputTooLong:
+        return InputTooLong(f"{self.message}; {advice}")
 
 
 class ModelLoadError(NerveError):

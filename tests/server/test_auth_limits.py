@@ -143,7 +143,13 @@ def test_strict_length_refuses_long_input_unless_truncated(guarded: ServerProces
     response = httpx.post(guarded.url + "/predict_tokens", json=body, headers=AUTH, timeout=30)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "input_too_long"
-    assert "truncate" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert "--strict-length" in message and "truncate: true on /predict_tokens" in message
+    # /predict takes no truncate: the same message, which does not advise it there.
+    predict = httpx.post(
+        guarded.url + "/predict", json={"inputs": [LONG_TEXT]}, headers=AUTH, timeout=30
+    )
+    assert predict.status_code == 422 and predict.json()["error"]["message"] == message
     body["truncate"] = True
     response = httpx.post(guarded.url + "/predict_tokens", json=body, headers=AUTH, timeout=30)
     assert response.status_code == 200

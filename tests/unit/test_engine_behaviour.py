@@ -106,6 +106,15 @@ def test_windows_can_be_forbidden(engine: nerve.Engine) -> None:
     assert engine("short", allow_windows=False).text == "short"
 
 
+def test_encode_of_a_long_text_without_truncation_says_what_to_pass(engine: nerve.Engine) -> None:
+    with pytest.raises(InputTooLong) as caught:
+        engine.encode(LONG_TEXT, truncate=False)
+    assert caught.value.message.endswith(
+        "tokens; encode() runs one window per text: pass truncate=True"
+    )
+    assert len(engine.encode(LONG_TEXT)[0].tokens) == engine.max_length
+
+
 def test_raw_scores_are_logits(engine: nerve.Engine) -> None:
     text = TRICKY_TEXTS[0]
     tokens = engine(text, aggregation_strategy="none", ignore_labels=[], raw_scores=True)

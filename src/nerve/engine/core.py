@@ -20,7 +20,7 @@ from ..decode import DecodeContext, decode_text, first_subword_labels, softmax
 from ..decode.batch import decode_many
 from ..decode.stitch import kept_positions
 from ..decode.tokens import WindowTokens
-from ..errors import InvalidInput
+from ..errors import InputTooLong, InvalidInput
 from ..model.spec import ModelSpec
 from ..patterns import Patterns
 from ..text.encode import EncodedText, TextEncoder
@@ -344,7 +344,10 @@ class Engine:
             truncate=truncate, truncation_direction=truncation_direction, allow_windows=False
         )
         batch = [texts] if isinstance(texts, str) else texts
-        encoded = self.tokenize(batch, opts)
+        try:
+            encoded = self.tokenize(batch, opts)
+        except InputTooLong as exc:
+            raise exc.with_advice("encode() runs one window per text: pass truncate=True") from None
         logits = self._window_logits(encoded)
         return [
             TokenLogits(e.windows[0].ids, e.windows[0].tokens, e.windows[0].offsets, lg[0])

@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from ..engine.core import Engine
-from ..errors import InvalidInput, Overloaded
+from ..errors import InputTooLong, InvalidInput, Overloaded
 from ..text.encode import EncodedText
 from ..types import InferenceOptions, TextResult, WordLabels
 from .cancelling import CancelTrigger
@@ -290,7 +290,10 @@ class InferenceService:
         chars: int,
     ) -> list[T]:
         tokenize = functools.partial(self.engine.tokenize, inputs, options, presplit=presplit)
-        encoded = await self._timed("tokenize", tokenize, trace, inline)
+        try:
+            encoded = await self._timed("tokenize", tokenize, trace, inline)
+        except InputTooLong as exc:  # only --strict-length turns windows off here
+            raise exc.with_advice(STRICT_LENGTH_ADVICE) from None
         flat = [w for e in encoded for w in e.windows]
         tokens = sum(len(w) for w in flat)
         self._sizes.learn(setting, chars, tokens)
@@ -353,6 +356,13 @@ class InferenceService:
         options: InferenceOptions,
     ) -> list[WordLabels]:
         return [self.engine.decode_words(e, lg) for e, lg in zip(encoded, logits, strict=True)]
+
+
+# Every route's caller can send a shorter text; only these two routes take `truncate`.
+STRICT_LENGTH_ADVICE = (
+    "this server refuses over-long input (--strict-length): send a shorter text, or "
+    "truncate: true on /predict_tokens or /v1/entities"
+)
 
 
 class WorkSizes:

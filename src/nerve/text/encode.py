@@ -204,7 +204,7 @@ class TextEncoder:
         if len(ranges) > 1 and not options.allow_windows:
             raise InputTooLong(
                 f"input of {len(text)} characters is longer than the model's window of "
-                f"{self.max_length} tokens; send truncate=true or enable windows"
+                f"{self.max_length} tokens"
             )
         pre, post = len(self._prefix), len(self._suffix)
         windows = []
@@ -237,7 +237,7 @@ class TextEncoder:
         if len(parts) > 1 and not options.allow_windows:
             raise InputTooLong(
                 f"input of {len(text)} characters is longer than the model's window of "
-                f"{self.max_length} tokens; send truncate=true or enable windows"
+                f"{self.max_length} tokens"
             )
         with_word_ids = options.aggregation_strategy is Aggregation.WORD
         built = [_window(p, starts, self._vocab, with_word_ids) for p in parts]
