@@ -58,3 +58,35 @@ def test_keep_alive_carries_many_requests_on_one_connection(server: ServerProces
     # Five requests pipelined in one write, the last asking to close: five answers, in order.
     answer = _exchange(server.http_port, request * 4 + last)
     assert answer.count(b"HTTP/1.1 200 OK") == 5
+
+
+def test_unparseable_http_gets_a_json_400_and_a_close(server: ServerProcess) -> None:
+    bad = [
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6"
+        b"\r\n\r\nhello!",
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # an HTTP/2 client's preface
+    ]
+    for request in bad:
+        status, _, rest = _exchange(server.http_port, request).partition(b"\r\n")
+        assert status == b"HTTP/1.1 400 Bad Request", (request, status)
+        head, _, body = rest.partition(b"\r\n\r\n")
+        assert b"content-type: application/json" in head.lower()
+        assert b"connection: close" in head.lower()
+        assert json.loads(body)["error"]["code"] == "invalid_http"
+    assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_a_trailing_slash_is_a_404_naming_the_route(server: ServerProcess) -> None:
+    for method, path in (("GET", "/health/"), ("POST", "/v1/entities/")):
+        response = httpx.request(method, server.url + path, json={"inputs": ["a"]}, timeout=5)
+        assert response.status_code == 404, (path, response.status_code)
+        error = response.json()["error"]
+        assert error == {
+            "code": "not_found",
+            "message": f"no route {path} (did you mean {path[:-1]}?)",
+        }
+    assert httpx.get(server.url + "/nowhere", timeout=5).json()["error"]["message"] == (
+        "no route /nowhere"
+    )

@@ -102,6 +102,9 @@ def _starlette_app(
             Exception: _unexpected,
         },
     )
+    # No 307 from /health/ to /health (an empty body): a path with a trailing slash is a 404
+    # whose JSON names the route meant.
+    app.router.redirect_slashes = False
     app.state.service = service
     return app
 
@@ -133,7 +136,10 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         response.headers["Allow"] = allow
         return response
     if exc.status_code == 404:
-        return error_answer(NotFound(f"no route {request.url.path}")).response()
+        path = request.url.path
+        meant = path.rstrip("/")
+        hint = f" (did you mean {meant}?)" if meant != path and meant in _paths() else ""
+        return error_answer(NotFound(f"no route {path}{hint}")).response()
     return JSONResponse(
         {"error": {"code": "http_error", "message": str(exc.detail)}}, status_code=exc.status_code
     )

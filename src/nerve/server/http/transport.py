@@ -62,6 +62,15 @@ BUSY_RESPONSE = _fixed_response(
     "overloaded",
     "too many open connections (--max-connections); retry later",
 )
+# uvicorn answers bytes httptools cannot parse (a bad request line, Content-Length or chunk
+# framing, both Content-Length and Transfer-Encoding, an HTTP/2 preface) with a text/plain 400;
+# nerve's clients get every error as JSON.
+INVALID_HTTP_RESPONSE = _fixed_response(
+    "400 Bad Request",
+    "invalid_http",
+    "the request is not valid HTTP/1.1 (request line, headers, Content-Length or chunked "
+    "framing); the connection is closed",
+)
 HEAD_TOO_LARGE_RESPONSE = _fixed_response(
     "431 Request Header Fields Too Large",
     "headers_too_large",
@@ -127,6 +136,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._cancel_deadline()
             self.transport.write(HEAD_TOO_LARGE_RESPONSE)
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's own answer to an unparseable request, as nerve's JSON error (uvicorn has
+        # logged its warning already).
+        self.transport.write(INVALID_HTTP_RESPONSE)
+        self.transport.close()
 
     # -- parser callbacks ------------------------------------------------------------------
     def on_message_begin(self) -> None:
