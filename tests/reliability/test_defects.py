@@ -305,6 +305,24 @@ def test_a_post_without_json_content_type_is_415(
     assert_still_serving(server)
 
 
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate"])
+def test_a_compressed_body_is_415_naming_the_encoding(server: ServerProcess, coding: str) -> None:
+    import gzip
+
+    body = b'{"inputs": ["a"]}'
+    content = gzip.compress(body) if coding == "gzip" else body  # br: bytes that are JSON
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    for route in ("/predict", "/predict_tokens", "/v1/entities"):
+        response = httpx.post(server.url + route, content=content, headers=headers, timeout=10)
+        error = error_of(response, 415)
+        assert error["code"] == "unsupported_media_type"
+        assert f"Content-Encoding '{coding}' is not supported" in error["message"]
+    identity = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    ok = httpx.post(server.url + "/predict", content=body, headers=identity, timeout=30)
+    assert ok.status_code == 200
+    assert_still_serving(server)
+
+
 def test_cors_only_when_asked(server: ServerProcess, onnx_model_dir: Path) -> None:
     origin = {"Origin": "http://page.example"}
     plain = httpx.post(server.url + "/predict", json={"inputs": ["a"]}, headers=origin)

@@ -115,6 +115,15 @@ class Call:
                 f"{self.scope['method']} {self.scope['path']} takes a JSON body: send "
                 f"'Content-Type: application/json' (got {got})"
             )
+        # Compressed bodies are not decoded: refused by name (RFC 9110 15.5.16), not read as
+        # JSON and failed as "not valid UTF-8", nor (for an encoding whose bytes happen to be
+        # JSON) silently served.
+        coding = (self.header(b"content-encoding") or "identity").strip().lower()
+        if coding != "identity":
+            raise UnsupportedMediaType(
+                f"{self.scope['method']} {self.scope['path']} takes an uncompressed body: "
+                f"Content-Encoding {coding!r} is not supported"
+            )
 
     async def _read_body(self, limit: int) -> bytes:
         declared = self.header(b"content-length") or ""
