@@ -53,6 +53,7 @@ def test_reads_labels_ids_and_case_flags(tmp_path: Path) -> None:
         ('{"label": "ORG", "pattern": ""}', r":2: 'pattern' must be a non-empty string"),
         ('{"label": "ORG", "pattern": "  "}', r":2: 'pattern' must be a non-empty string"),
         ('{"label": "", "pattern": "x"}', r":2: 'label' must be a non-empty string"),
+        ('{"label": "B-ORG", "pattern": "x"}', r":2: 'label' is an entity type such as 'ORG'"),
         ('{"label": "ORG", "pattern": [{"LOWER": "x"}]}', r":2: 'pattern' must be a phrase"),
         ('{"label": "ORG", "pattern": "x", "colour": 1}', r":2: unknown key\(s\) \['colour'\]"),
         ('{"label": "ORG", "pattern": "x", "ignore_case": "yes"}', r":2: 'ignore_case' must be"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -28,25 +29,47 @@ def to_json_line(result: TextResult, fields: Mapping[str, Any] | None = None) ->
 
 
 def to_conll(result: TextResult) -> str:
-    """Whitespace words with IOB2 tags: a word takes the type of the entity it overlaps.
+    """Whitespace words with IOB2 tags: a word takes the tag of the first entity it overlaps.
 
-    A word outside ``result.read_span`` (cut off by truncation) is tagged ``NOT_READ``."""
+    Entities (any aggregation but ``none``) carry a type: a word gets ``B-`` where its entity
+    starts and ``I-`` after. Token rows (``none``) carry the model's own tag, which a word
+    keeps, so that two entities side by side stay two (``B-PER B-PER``) as the model said;
+    an ``I-`` that continues nothing becomes ``B-`` (IOB2), and an ``O`` row (``--keep-o``)
+    is ``O``. A word outside ``result.read_span`` (cut off by truncation) is ``NOT_READ``.
+    One pass over words and entities together: linear in the text."""
     lines = []
     read_from, read_to = result.read_span or (0, len(result.text))
     ents = sorted(result.entities, key=lambda e: e.start)
+    first = 0  # entities before this one end before the current word
     prev_entity = None
+    prev_type: str | None = None  # the entity type of the previous word's tag
     for match in _WORD.finditer(result.text):
         s, e = match.span()
-        hit = next((x for x in ents if x.start < e and x.end > s), None)
+        while first < len(ents) and ents[first].end <= s:
+            first += 1
+        hit = None
+        for x in itertools.islice(ents, first, None):
+            if x.start >= e:
+                break
+            if x.end > s:
+                hit = x
+                break
         if s >= read_to or e <= read_from:
-            prev_entity = None
+            prev_entity, prev_type = None, None
             lines.append(f"{match.group()}\t{NOT_READ}")
             continue
         if hit is None:
-            tag = "O"
+            tag, prev_type = "O", None
+        elif hit.index is not None:  # a token row: the model's tag
+            prefix, _, kind = hit.label.rpartition("-")
+            if hit.label == "O":
+                tag, prev_type = "O", None
+            else:
+                inside = hit is prev_entity or (prefix == "I" and kind == prev_type)
+                tag, prev_type = ("I-" if inside else "B-") + kind, kind
         else:
-            label = hit.label.split("-", 1)[-1] if hit.index is not None else hit.label
-            tag = ("I-" if hit is prev_entity else "B-") + label
+            tag = ("I-" if hit is prev_entity else "B-") + hit.label
+            prev_type = hit.label
         prev_entity = hit
         lines.append(f"{match.group()}\t{tag}")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ a 100,000-line file without hunting.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def read_patterns(path: str | Path, *, ignore_case: bool = False) -> list[Patter
     return patterns
 
 
+_TOKEN_TAG = re.compile(r"[BIESL]-.")
+
+
 def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
     try:
         data = json.loads(line)
@@ -67,6 +71,13 @@ def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
     label, pattern = data["label"], data["pattern"]
     if not isinstance(label, str) or not label.strip():
         raise DataError(f"{where}: 'label' must be a non-empty string, got {label!r}")
+    if _TOKEN_TAG.match(label):
+        # A pattern makes a whole entity, as aggregation does: its label is the entity type,
+        # and a B-/I- prefix would come out doubled as a CoNLL tag ("B-B-ORG").
+        raise DataError(
+            f"{where}: 'label' is an entity type such as {label[2:]!r}, not a token tag "
+            f"such as {label!r}"
+        )
     if isinstance(pattern, list):
         raise DataError(
             f"{where}: 'pattern' must be a phrase (a string); token patterns (lists) are not "
