@@ -38,6 +38,8 @@ CASES: dict[str, list[list[str]]] = {
         ["infer", "x", "-o", MISSING + "/out.json"],
         ["infer", "x", "-o", "{tmp}/empty-dir"],
         ["infer", "x", "-o", ""],
+        ["infer", "-i", "{tmp}/surrogate.jsonl"],  # JSON's "\\udc00": no tokenizer takes it
+        ["infer", "Jos\udce9 Tim"],  # an argument whose bytes were not UTF-8
     ],
     "info": [
         ["info", MISSING],
@@ -80,6 +82,7 @@ CASES: dict[str, list[list[str]]] = {
         ["build", "-f", "{tmp}/empty-dir"],
         ["build", "-f", "{tmp}/bad.yml"],
         ["build", "-f", "{tmp}/garbage.txt"],
+        ["build", "-f", "{tmp}/utf16.yml"],
         ["build"],
     ],
     "mcp": [
@@ -107,6 +110,8 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "empty-dir").mkdir()
     (tmp_path / "garbage.txt").write_text("this is not\nany format at all {\n")
     (tmp_path / "bad.yml").write_text("a: [\n")
+    (tmp_path / "surrogate.jsonl").write_text('{"text": "\\udc00 Tim Cook"}\n')
+    (tmp_path / "utf16.yml").write_text("model: m\n", encoding="utf-16")
     return tmp_path
 
 

@@ -365,3 +365,13 @@ def test_one_text_is_tokenized_as_in_a_batch(
                 assert a.ids.tolist() == b.ids.tolist() and a.tokens == b.tokens
                 assert a.offsets.tolist() == b.offsets.tolist()
                 assert a.special.tolist() == b.special.tolist()
+
+
+def test_a_lone_surrogate_is_a_named_error_not_a_tokenizer_crash(engine: nerve.Engine) -> None:
+    with pytest.raises(
+        InvalidInput, match="input 1 is not valid Unicode: lone surrogate at character 4"
+    ):
+        engine(["fine", "Tim \udc00 Cook"])
+    with pytest.raises(InvalidInput, match="input 0, word 1 is not valid Unicode"):
+        engine.predict_words([["Tim", "\ud800"]])
+    assert engine("Tim Cook 🚀").text == "Tim Cook 🚀"  # astral characters are fine

@@ -187,6 +187,10 @@ def load_config(path: Path, cwd: Path | None = None) -> BuildConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BuildError(f"cannot read the build config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BuildError(
+            f"cannot read the build config {path}: not UTF-8 (byte {exc.start}); save it as UTF-8"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -17,6 +17,7 @@ from ..io.formats import to_conll, to_html, to_json_line, to_record
 from ..io.inputs import FORMATS as INPUT_FORMATS
 from ..io.inputs import STDIN, Record, read_records
 from ..io.output import open_output
+from ..text.validity import lone_surrogate
 from .common import add_decoding_options, add_model_options, decoding_options, load_engine
 
 CHUNK = 256  # texts per engine call when streaming a file
@@ -110,6 +111,13 @@ def output_format(args: argparse.Namespace, source: str | None) -> str:
 
 def _records(args: argparse.Namespace, source: str | None) -> Iterator[Record]:
     if source is None:
+        for i, text in enumerate(args.texts, 1):
+            if (at := lone_surrogate(text)) is not None:
+                # Python decodes an argument's bytes that are not UTF-8 as lone surrogates.
+                raise InvalidInput(
+                    f"TEXT argument {i} is not valid UTF-8 (at character {at}); pass UTF-8 "
+                    "text, or a file with --input"
+                )
         return (Record(text) for text in args.texts)
     return read_records(source, args.input_format)
 

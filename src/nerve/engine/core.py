@@ -25,6 +25,7 @@ from ..model.spec import ModelSpec
 from ..patterns import Patterns
 from ..text.encode import EncodedText, TextEncoder
 from ..text.loading import unk_token
+from ..text.validity import lone_surrogate
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
 from .batching import (
     BatchPool,
@@ -47,12 +48,19 @@ class TokenLogits:
     logits: np.ndarray  # float32 [n_tokens, n_labels]
 
 
+def check_unicode(index: int, text: str) -> None:
+    at = lone_surrogate(text)
+    if at is not None:
+        raise InvalidInput(f"input {index} is not valid Unicode: lone surrogate at character {at}")
+
+
 def check_texts(inputs: object) -> list[str]:
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise InvalidInput(f"inputs must be a list of strings, got {type(inputs).__name__}")
     for i, text in enumerate(inputs):
         if not isinstance(text, str):
             raise InvalidInput(f"input {i} must be a string, got {type(text).__name__}")
+        check_unicode(i, text)
     return list(inputs)
 
 
@@ -68,6 +76,10 @@ def check_words(inputs: object) -> list[list[str]]:
         for j, w in enumerate(words):
             if not isinstance(w, str):
                 raise InvalidInput(f"input {i}, word {j} must be a string, got {type(w).__name__}")
+            if (at := lone_surrogate(w)) is not None:
+                raise InvalidInput(
+                    f"input {i}, word {j} is not valid Unicode: lone surrogate at character {at}"
+                )
         out.append(list(words))
     return out
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, MissingExtra
+from ..text.validity import lone_surrogate
 from .json_problems import json_problem
 
 FORMATS = ("text", "jsonl", "parquet")
@@ -97,6 +98,10 @@ def _jsonl_record(source: str, no: int, line: str) -> Record:
     text = obj.pop("text")
     if not isinstance(text, str):
         raise DataError(f"{source}:{no}: 'text' must be a string, got {type(text).__name__}")
+    if (at := lone_surrogate(text)) is not None:  # JSON's "\\udc00"
+        raise DataError(
+            f"{source}:{no}: 'text' is not valid Unicode: lone surrogate at character {at}"
+        )
     _check_reserved(obj, f"{source}:{no}")
     return Record(text, obj)
 

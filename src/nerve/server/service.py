@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from ..engine.core import Engine
+from ..engine.core import Engine, check_unicode
 from ..errors import InputTooLong, InvalidInput, Overloaded
 from ..text.encode import EncodedText
 from ..types import InferenceOptions, TextResult, WordLabels
@@ -194,7 +194,7 @@ class InferenceService:
                     f"input {i} has {len(text)} characters; the limit is {max_chars} "
                     "(--max-input-chars)"
                 )
-            _check_unicode(i, text)
+            check_unicode(i, text)
         return sum(len(text) for text in texts)
 
     async def _run(
@@ -456,14 +456,3 @@ def _split(flat: list[np.ndarray], counts: Sequence[int]) -> list[list[np.ndarra
         out.append(flat[pos : pos + n])
         pos += n
     return out
-
-
-def _check_unicode(index: int, text: str) -> None:
-    # JSON allows lone surrogates ("\ud800"), which no tokenizer can encode; refuse them here
-    # with a clear message instead of failing inside the tokenizer.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInput(
-            f"input {index} is not valid Unicode: lone surrogate at character {exc.start}"
-        ) from None
