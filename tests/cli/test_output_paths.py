@@ -169,3 +169,29 @@ def test_a_number_too_long_for_json_is_a_named_error(
     code, _, err = run_cli(capsys, "infer", "-i", str(bad))
     assert code == 2
     assert f"{bad}:1: invalid JSON: a number has more than 4,300 digits" in err, err
+
+
+@pytest.mark.parametrize("command", ["export", "train"])
+def test_an_output_directory_that_cannot_be_made_fails_before_the_work(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Names the user's --out, not the temporary sibling the output is first written to, and
+    comes before any model work (training took all its epochs, then failed)."""
+    from nerve.model.resolve import default_model_dir
+
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / "a-file" / "model"
+    base = str(default_model_dir())
+    if command == "export":
+        argv = ["export", base, str(out)]
+    else:
+        data = tmp_path / "tiny.conll"
+        data.write_text("Paris B-LOC\n\n")
+        argv = ["train", "--base", base, "--train", str(data), "--dev", str(data)]
+        argv += ["--out", str(out), "--no-progress"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.strip() == (
+        f"nerve {command}: error: cannot create the output directory {out}: "
+        f"{tmp_path / 'a-file'} is not a directory"
+    )

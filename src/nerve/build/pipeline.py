@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..bundle.appended import append_bundle
 from ..bundle.archive import SUFFIX, write_bundle
+from ..errors import InvalidInput
+from ..io.destination import check_creatable
 from .config import BuildConfig
 from .errors import BuildError
 from .model import stage_model
@@ -43,6 +45,10 @@ def output_path(config: BuildConfig, override: Path | None, bundle_only: bool) -
         raise BuildError(f"the output {path} is a directory; give a file path")
     if path == config.path or config.path in path.parents:
         raise BuildError(f"the output {path} is inside the model directory {config.path}")
+    try:
+        check_creatable(path, "output")
+    except InvalidInput as exc:
+        raise BuildError(exc.message) from None
     return path
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import InvalidInput, MissingExtra, ModelLoadError, NerveError
 from ..io.companions import copy_companions
+from ..io.destination import check_creatable
 from ..model.spec import ModelSpec, read_spec
 from .graph_passes import QUANTIZED_OPS, _onnx, optimize_graph, quantize_int8
 
@@ -209,6 +210,7 @@ def _check_out_dir(model_dir: Path, out_dir: Path, overwrite: bool) -> None:
         raise InvalidInput(
             f"{out_dir} already exists and is not empty (pass --overwrite to replace it)"
         )
+    check_creatable(out_dir, "output directory")
 
 
 def _torch() -> Any:

@@ -19,6 +19,7 @@ from tokenizers import Tokenizer
 from ..encoder.modules import TokenClassifier
 from ..encoder.weights import save_model
 from ..errors import InvalidInput
+from ..io.destination import check_creatable
 from ..model.spec import MODEL_TYPE_TO_ARCH, read_json
 
 if TYPE_CHECKING:
@@ -35,10 +36,13 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"{out} exists and is not a directory (--out)")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InvalidInput(
             f"{out} already exists and is not empty (pass --overwrite to replace it)"
         )
+    check_creatable(out, "output directory")
 
 
 def _config(base: Path, labels: tuple[str, ...], dtype: str) -> dict[str, object]:
