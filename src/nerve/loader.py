@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,13 @@ from .text.loading import load_tokenizer
 from .transform import with_model_transform
 
 BACKENDS = ("auto", "torch", "onnx")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _torch_available() -> bool:
@@ -141,6 +149,13 @@ def load(
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
+    if threads is not None and threads > (cpus := usable_cpus()):
+        # More threads than CPUs only contend, and a count in the thousands makes OpenMP fail
+        # to start them ("libgomp: Thread creation failed") or torch crash outright.
+        raise InvalidInput(
+            f"threads (--threads) must be at most the {cpus} CPUs this process may use, "
+            f"got {threads}"
+        )
     model_dir = resolve_model(model, revision=revision, resolver=resolver)
     rules = _patterns(patterns, model_dir)  # before the model: a bad file fails fast
     spec = read_spec(model_dir)

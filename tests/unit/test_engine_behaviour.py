@@ -375,3 +375,12 @@ def test_a_lone_surrogate_is_a_named_error_not_a_tokenizer_crash(engine: nerve.E
     with pytest.raises(InvalidInput, match="input 0, word 1 is not valid Unicode"):
         engine.predict_words([["Tim", "\ud800"]])
     assert engine("Tim Cook 🚀").text == "Tim Cook 🚀"  # astral characters are fine
+
+
+def test_more_threads_than_cpus_is_refused_naming_the_flag(tiny_model_dir: Any) -> None:
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    with pytest.raises(InvalidInput, match=rf"at most the {cpus} CPUs .* got {cpus + 1}$"):
+        nerve.load(tiny_model_dir("bert"), threads=cpus + 1)
+    assert nerve.load(tiny_model_dir("bert"), threads=cpus)("Paris").text == "Paris"
