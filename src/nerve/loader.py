@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from .text.loading import load_tokenizer
 from .transform import with_model_transform
 
 BACKENDS = ("auto", "torch", "onnx")
+
+
+# The devices nerve's backends run on (torch would take more names, and fail on most later).
+_DEVICE = re.compile(r"cpu|cuda(?::\d+)?")
 
 
 def usable_cpus() -> int:
@@ -145,6 +150,8 @@ def load(
     CUDA): replay recorded CUDA graphs for small batches; None: wherever they can be recorded
     (half precision on a GPU), see ``nerve.backends.cuda_graphs``.
     """
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise InvalidInput(f"device (--device) must be cpu, cuda or cuda:N, got {device!r}")
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -384,3 +385,36 @@ def test_more_threads_than_cpus_is_refused_naming_the_flag(tiny_model_dir: Any) 
     with pytest.raises(InvalidInput, match=rf"at most the {cpus} CPUs .* got {cpus + 1}$"):
         nerve.load(tiny_model_dir("bert"), threads=cpus + 1)
     assert nerve.load(tiny_model_dir("bert"), threads=cpus)("Paris").text == "Paris"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"num_attention_heads": 0},
+            "'num_attention_heads' must be between 1 and 1,048,576, got 0",
+        ),
+        ({"hidden_size": -384}, "'hidden_size' must be between 1 and 1,048,576, got -384"),
+        ({"max_position_embeddings": 10**12}, "'max_position_embeddings' must be between"),
+        ({"hidden_size": "384"}, "'hidden_size' must be an integer, got '384'"),
+        ({"type_vocab_size": -1}, "'type_vocab_size' must not be negative"),
+        ({"hidden_act": "silu"}, "unsupported activation 'silu'; nerve's encoders know"),
+    ],
+)
+def test_a_broken_config_is_a_model_load_error(
+    tiny_model_dir: Any, tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    """Each of these ended in a traceback of torch (ZeroDivisionError, a negative dimension,
+    an allocation of terabytes) or of nerve's own module builder."""
+    d = _copy(tiny_model_dir("bert"), tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**cfg, **change}))
+    with pytest.raises(ModelLoadError, match=re.escape(message)):
+        nerve.load(d, backend="torch")
+
+
+def test_an_unknown_device_is_refused_naming_the_flag(tiny_model_dir: Any) -> None:
+    with pytest.raises(
+        InvalidInput, match=r"device \(--device\) must be cpu, cuda or cuda:N, got 'gpu'"
+    ):
+        nerve.load(tiny_model_dir("bert"), device="gpu")

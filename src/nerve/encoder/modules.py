@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ModelLoadError
 from ..model.spec import EncoderConfig
 
 _ACTIVATIONS = {
@@ -28,8 +29,10 @@ def activation_fn(name: str):  # type: ignore[no-untyped-def]
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(
-            f"unsupported activation {name!r}; nerve knows {sorted(_ACTIVATIONS)}"
+        # A model error, not a bug: config.json names an activation nerve's encoders lack.
+        raise ModelLoadError(
+            f"config.json: unsupported activation {name!r}; nerve's encoders know "
+            f"{', '.join(sorted(_ACTIVATIONS))}"
         ) from None
 
 

@@ -148,7 +148,10 @@ def _architecture(config: dict[str, Any], where: Path) -> str:
 def _int(config: dict[str, Any], *keys: str, default: int | None = None) -> int:
     for key in keys:
         if key in config and config[key] is not None:
-            return int(config[key])
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ModelLoadError(f"config.json: {key!r} must be an integer, got {value!r}")
+            return value
     if default is None:
         raise ModelLoadError(f"config.json lacks {keys[0]!r}")
     return default
@@ -247,6 +250,40 @@ def _modernbert_config(config: dict[str, Any], num_labels: int) -> EncoderConfig
     )
 
 
+# Far beyond any encoder of these families (BERT-large: 1,024 wide, 24 layers, 512 positions):
+# a size over it is a broken config, which would otherwise fail as an allocation of terabytes.
+_MAX_SIZE = 1 << 20
+
+
+# The config keys of an encoder's sizes, in every family's naming (DistilBERT: dim, n_layers...).
+_SIZE_KEYS = (
+    "vocab_size",
+    "hidden_size",
+    "dim",
+    "num_hidden_layers",
+    "n_layers",
+    "num_attention_heads",
+    "n_heads",
+    "intermediate_size",
+    "hidden_dim",
+    "max_position_embeddings",
+)
+
+
+def _check_sizes(config: dict[str, Any]) -> None:
+    """The sizes of an encoder nerve builds: each at least 1 and not absurd (a zero head count
+    divided by zero, a negative width failed in torch, a huge table as an allocation)."""
+    for key in _SIZE_KEYS:
+        value = config.get(key)
+        if isinstance(value, int) and not 1 <= value <= _MAX_SIZE:
+            raise ModelLoadError(
+                f"config.json: {key!r} must be between 1 and {_MAX_SIZE:,}, got {value:,}"
+            )
+    types = config.get("type_vocab_size")
+    if isinstance(types, int) and types < 0:
+        raise ModelLoadError(f"config.json: 'type_vocab_size' must not be negative, got {types}")
+
+
 def tokenizer_max_length(model_dir: Path) -> int | None:
     path = model_dir / "tokenizer_config.json"
     if not path.exists():
@@ -263,6 +300,8 @@ def read_spec(model_dir: Path) -> ModelSpec:
     arch = _architecture(config, model_dir)
     family = SUPPORTED_ARCHITECTURES.get(arch, GRAPH_ONLY)
     labels = parse_labels(config, model_dir)
+    if family != GRAPH_ONLY:
+        _check_sizes(config)  # before the sizes are used (divided, allocated)
     enc = encoder_config(config, family, len(labels))
     positions = config.get("position_embedding_type", "absolute")
     if positions != "absolute" and family != GRAPH_ONLY:
