@@ -51,6 +51,24 @@ def test_bad_window_list_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert "comma-separated token counts" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ("2", "--nerve-windows must be token counts >= 3, got (2,)"),
+        ("64,100000", "--nerve-windows 100000: over the model's window limit of 128 tokens"),
+    ],
+)
+def test_a_window_the_engine_refuses_is_refused_before_measuring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], windows: str, message: str
+) -> None:
+    """Both used to pass this check and fail later, in a measuring child's traceback."""
+    conll = _conll_file(tmp_path / "test.conll", sentences=4)
+    argv = ["bench", "--conll", str(conll), "--peers", "none", "--workloads", "short"]
+    assert main([*argv, "--limit", "2", "--repeats", "1", "--nerve-windows", windows]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"nerve bench: error: {message}" and "measuring" not in err
+
+
 @pytest.mark.parametrize("shape", ["deberta-v3-small", "modernbert-base"])
 def test_family_shapes_build_models_nerve_runs(
     family_model_dir: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str

@@ -67,9 +67,9 @@ class BenchConfig:
             raise InvalidInput(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.host_workers < 0:
             raise InvalidInput(f"--host-workers must be >= 0, got {self.host_workers}")
-        if any(w < 2 for w in self.nerve_windows):
+        if any(w < 3 for w in self.nerve_windows):  # the engine's least window
             raise InvalidInput(
-                f"--nerve-windows must be token counts >= 2, got {self.nerve_windows}"
+                f"--nerve-windows must be token counts >= 3, got {self.nerve_windows}"
             )
 
 
@@ -86,6 +86,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRep
         if config.shape:
             say(f"building a random {config.shape} model (HF + ONNX int8)")
         model = bench_model(config.model, config.shape, work)
+        _check_windows(config.nerve_windows, model)  # before any system is measured
         sentences = read_sentences(config.conll or default_conll_file())
         workloads = build_workloads(config.workloads, sentences, model.tokenizer_file, config.limit)
         skipped = {s: why for s in systems if (why := unavailable(s, model.hf_dir))}
@@ -99,6 +100,18 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRep
             results.extend(_measure(spec, workloads, config, work))
     meta = _meta(config, model)
     return BenchReport(meta, tuple(workloads), tuple(results), skipped)
+
+
+def _check_windows(windows: tuple[int, ...], model: BenchModel) -> None:
+    from ..model.spec import read_spec
+
+    limit = read_spec(model.nerve_dir).max_length
+    too_long = [w for w in windows if w > limit]
+    if too_long:
+        raise InvalidInput(
+            f"--nerve-windows {', '.join(map(str, too_long))}: over the model's window limit "
+            f"of {limit} tokens"
+        )
 
 
 def _system_spec(
