@@ -95,3 +95,23 @@ def test_streamable_http_with_api_key(mcp_model_dir: Path, mcp_engine: nerve.Eng
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_a_taken_port_is_one_line_naming_the_flag(mcp_model_dir: Path) -> None:
+    """Said before the 'Streamable HTTP on ...' line, not as uvicorn's Errno 98 and exit 3."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*NERVE, "--model", str(mcp_model_dir), "--transport", "http", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"nerve mcp: error: cannot listen for MCP HTTP on 127.0.0.1:{port}: address already in "
+        "use (choose another with --port)"
+    )
+    assert "Streamable HTTP on" not in done.stderr and "Errno" not in done.stderr

@@ -82,5 +82,9 @@ async def _serve_http(server: Any, settings: McpSettings) -> None:
     app = explain_session_limit(app, settings.max_sessions)
     if settings.api_key:
         app = require_api_key(app, settings.api_key)
+    from ..server.ports import ensure_free
+
+    # Before saying where it listens, and before uvicorn, which logs its own error and exits.
+    ensure_free(settings.host, settings.port, "MCP HTTP", "--host", "--port")
     log.info("nerve mcp: Streamable HTTP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)
     await serve_app(app, settings.host, settings.port).serve()
