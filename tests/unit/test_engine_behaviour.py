@@ -246,8 +246,28 @@ def test_hub_id_goes_through_the_resolver(tiny_model_dir: Any) -> None:
     def offline(repo_id: str, revision: str | None = None) -> str:
         raise OSError("no network")
 
-    with pytest.raises(ModelLoadError, match="cannot fetch 'dslim/bert-base-NER'.*no network"):
+    with pytest.raises(ModelLoadError) as caught:
         nerve.load("dslim/bert-base-NER", resolver=offline)
+    assert caught.value.message == (
+        "'dslim/bert-base-NER' is not a local directory, and cannot be fetched from the "
+        "Hugging Face Hub: no network"
+    )
+
+
+def test_a_mistyped_local_path_that_reads_as_a_hub_id_says_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(repo_id: str, revision: str | None = None) -> str:
+        raise OSError("no network")
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelLoadError) as caught:
+        nerve.load("models/my-ner", resolver=offline)
+    assert caught.value.message.startswith(
+        "'models/my-ner' is not a local directory (./models is a local directory: is the "
+        "model elsewhere in it?), and cannot be fetched from the Hugging Face Hub"
+    )
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])

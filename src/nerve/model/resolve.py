@@ -74,8 +74,17 @@ def resolve_model(
         except ModelLoadError:
             raise
         except Exception as exc:  # network, auth, missing repo: report, don't crash
+            # "models/my-ner" reads as a Hub id too: say it is not a local path either, and
+            # point at a local folder it may have been meant in.
+            head = Path(text.split("/", 1)[0])
+            local_hint = (
+                f" (./{head} is a local directory: is the model elsewhere in it?)"
+                if head.is_dir()
+                else ""
+            )
             raise ModelLoadError(
-                f"cannot fetch {text!r} from the Hugging Face Hub: {exc}"
+                f"{text!r} is not a local directory{local_hint}, and cannot be fetched from "
+                f"the Hugging Face Hub: {exc}"
             ) from None
         onnx_sub = Path(local) / "onnx"
         if not (Path(local) / "model.safetensors").exists() and (onnx_sub / "model.onnx").exists():
