@@ -165,3 +165,23 @@ def test_a_truncated_request_still_needs_a_stride_some_window_takes(server: Serv
     error = over.json()["error"]
     assert error["code"] == "invalid_input"
     assert f"stride {largest + 1}" in error["message"] and f"at most {largest}" in error["message"]
+
+
+def test_a_grpc_message_over_the_limit_names_the_flag(server: ServerProcess) -> None:
+    """As HTTP's 413 does; gRPC's core alone said only "larger than max (N vs. M)"."""
+    grpc = pytest.importorskip("grpc")
+    from nerve.server.proto import token_classification_pb2 as tc
+    from nerve.server.proto import token_classification_pb2_grpc as tc_grpc
+
+    request = tc.TokenClassificationRequest(inputs=["a" * (MAX_BODY_BYTES + 10)])
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = tc_grpc.TokenClassificationInferenceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Predict(request, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert refused.value.details() == (
+            f"request body of {request.ByteSize()} bytes exceeds the limit of "
+            f"{MAX_BODY_BYTES} bytes (--max-body-bytes)"
+        )
+        ok = stub.Predict(tc.TokenClassificationRequest(inputs=["Tim Cook"]), timeout=30)
+        assert ok.results

@@ -43,6 +43,13 @@ class PayloadTooLarge(NerveError):
     code = "payload_too_large"
 
 
+def payload_too_large(size: int, limit: int) -> PayloadTooLarge:
+    """The error of a body (HTTP) or message (gRPC) of ``size`` bytes over ``limit``."""
+    return PayloadTooLarge(
+        f"request body of {size} bytes exceeds the limit of {limit} bytes (--max-body-bytes)"
+    )
+
+
 class UnsupportedMediaType(NerveError):
     """A POST body that is not declared ``Content-Type: application/json``."""
 

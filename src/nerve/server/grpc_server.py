@@ -59,6 +59,10 @@ class HealthServicer(health.aio.HealthServicer):
         return await super().Check(request, context)
 
 
+def grpc_receive_cap(max_body_bytes: int) -> int:
+    return min(2 * max_body_bytes, 2**31 - 1)  # gRPC takes a C int
+
+
 class GrpcTransport:
     def __init__(self, service: InferenceService, host: str, port: int) -> None:
         config = service.config
@@ -68,7 +72,10 @@ class GrpcTransport:
             # No unbounded RPC queue: beyond this, gRPC answers RESOURCE_EXHAUSTED at once.
             maximum_concurrent_rpcs=config.max_concurrent_requests,
             options=[
-                ("grpc.max_receive_message_length", config.max_body_bytes),
+                # Twice the limit in gRPC's core, so that a message a little over it reaches
+                # the handler, which refuses it naming --max-body-bytes as HTTP does (the core's
+                # own refusal says only "larger than max"); beyond twice, the core refuses.
+                ("grpc.max_receive_message_length", grpc_receive_cap(config.max_body_bytes)),
                 # gRPC's default SO_REUSEPORT would let a second server share the port silently.
                 ("grpc.so_reuseport", 0),
             ],

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from ..errors import NerveError
-from .errors import InternalError, grpc_status_name
+from .errors import InternalError, grpc_status_name, payload_too_large
 from .proto import metadata_pb2, token_classification_pb2, token_classification_pb2_grpc
 from .service import InferenceService
 from .wire.encoderfile import (
@@ -129,6 +129,12 @@ def add_to_server(servicer: TokenClassificationServicer, server: grpc.aio.Server
 
 def _parsing(name: str, service: InferenceService, method: Handler, request_type: Any) -> Handler:
     async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        limit = service.config.max_body_bytes
+        if len(raw) > limit:
+            service.metrics.observe_request(f"grpc:{name}", "RESOURCE_EXHAUSTED", 0.0)
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, payload_too_large(len(raw), limit).message
+            )
         try:
             request = request_type.FromString(raw)
         except DecodeError:

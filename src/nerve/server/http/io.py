@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope
 
 from ...io.json_problems import json_problem
 from ..cancelling import CancelTrigger
-from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidJson, UnsupportedMediaType, payload_too_large
 from ..service import InferenceService
 from .answer import JSON_MEDIA_TYPE, Answer, ClientDisconnected, dump_json
 from .transport import DISCONNECT_HOOKS
@@ -129,7 +129,7 @@ class Call:
         declared = self.header(b"content-length") or ""
         if declared.isdigit() and int(declared) > limit:
             await self._discard(int(declared))
-            raise _too_large(int(declared), limit)
+            raise payload_too_large(int(declared), limit)
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -143,7 +143,7 @@ class Call:
             if size > limit:
                 if more:
                     await self._discard(size)
-                raise _too_large(size, limit)
+                raise payload_too_large(size, limit)
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -173,12 +173,6 @@ class Call:
             if message["type"] == "http.disconnect":
                 gone.fire()
                 return
-
-
-def _too_large(size: int, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"request body of {size} bytes exceeds the limit of {limit} bytes (--max-body-bytes)"
-    )
 
 
 def parse_json(body: bytes) -> object:
