@@ -355,6 +355,14 @@ def test_cors_only_when_asked(server: ServerProcess, onnx_model_dir: Path) -> No
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "http://page.example"
     assert "access-control-allow-origin" not in other.headers
+    # The refusal is nerve's JSON error, with no Access-Control-* header at all.
+    assert other.status_code == 400
+    assert not [name for name in other.headers if name.startswith("access-control-")]
+    assert other.json()["error"] == {
+        "code": "cors_refused",
+        "message": "CORS preflight from 'http://evil.example' refused (origin); the origins "
+        "allowed are set with --cors-origins",
+    }
 
 
 def test_the_page_sends_csp_and_frame_options(server: ServerProcess) -> None:

@@ -68,6 +68,12 @@ class BadHostHeader(NerveError):
     code = "bad_host_header"
 
 
+class CorsRefused(NerveError):
+    """A CORS preflight whose origin, method or headers ``--cors-origins`` does not allow."""
+
+    code = "cors_refused"
+
+
 class Unauthorized(NerveError):
     code = "unauthorized"
 
@@ -131,6 +137,7 @@ STATUSES: dict[str, Status] = {
     "unsupported_media_type": Status(415, "INVALID_ARGUMENT"),
     "host_not_allowed": Status(421, "PERMISSION_DENIED"),
     "bad_host_header": Status(400, "INVALID_ARGUMENT"),
+    "cors_refused": Status(400, "INVALID_ARGUMENT"),
     "unauthorized": Status(401, "UNAUTHENTICATED"),
     "not_found": Status(404, "NOT_FOUND"),
     "method_not_allowed": Status(405, "UNIMPLEMENTED"),

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,6 +21,7 @@ from ..errors import MethodNotAllowed, NotFound
 from ..service import InferenceService
 from . import routes_encoderfile, routes_ops
 from .answer import ClientDisconnected, answer_for, error_answer
+from .cors import RefusingCorsMiddleware
 from .drain import Drain
 from .front import CALL_ROUTES, FrontDoor
 from .front import Route as CallRoute
@@ -84,7 +84,7 @@ def _starlette_app(
         # Outside the API-key check: a preflight (OPTIONS) carries no credentials.
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                RefusingCorsMiddleware,
                 allow_origins=list(config.cors_origins),
                 allow_methods=["GET", "POST"],
                 allow_headers=["Content-Type", "Authorization", "Api-Key"],
