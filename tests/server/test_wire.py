@@ -31,9 +31,12 @@ def test_baseten_direction_is_case_insensitive() -> None:
 def test_native_requires_exactly_one_input_kind() -> None:
     with pytest.raises(InvalidInput, match="exactly one"):
         parse_entities({})
-    request = parse_entities({"words": [["New", "York"]], "ignore_labels": []})
+    request = parse_entities({"words": [["New", "York"]], "window": 64, "ignore_labels": None})
     assert request.words == [["New", "York"]] and request.texts is None
-    assert request.options.ignore_labels == ()
+    assert request.options.window == 64
+    # What shapes entities does nothing for words: refused, not silently dropped.
+    with pytest.raises(InvalidInput, match="'ignore_labels' applies only to 'inputs'"):
+        parse_entities({"words": [["New", "York"]], "ignore_labels": []})
 
 
 def test_encoderfile_metadata_must_be_strings() -> None:

@@ -53,7 +53,8 @@ def parse_entities(body: object) -> EntitiesRequest:
         given = [name for name in TEXT_ONLY_FIELDS if obj.get(name) is not None]
         if given:
             raise InvalidInput(
-                f"{', '.join(repr(n) for n in given)} apply only to 'inputs' (texts); 'words' "
+                f"{', '.join(repr(n) for n in given)} appl{'ies' if len(given) == 1 else 'y'} "
+                "only to 'inputs' (texts); 'words' "
                 "gets one label per word back, shaped only by 'window', 'stride' and 'truncate'"
             )
     texts = str_list(obj["inputs"], "inputs") if has_texts else None
