@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InvalidInput
@@ -14,6 +14,9 @@ from .fs import filesystem, join, pyarrow_fs
 from .plan import Shard
 from .shards import ERRORS_DIR, STATS_DIR, part_name, read_stats, write_atomic
 from .sources import InputFile
+
+if TYPE_CHECKING:
+    from ..engine.core import Engine
 
 JOB_FILE = "_job.json"
 SUCCESS_FILE = "_SUCCESS"
@@ -34,6 +37,9 @@ class JobSpec:
     load_args: dict[str, Any]  # nerve.load arguments (what a worker loads)
     options: dict[str, Any]  # inference options
     n_shards: int = 0
+    # Entity patterns: Patterns.from_jsonl's arguments (path, overlap, ignore_case), kept as
+    # data so that _job.json records them and each worker reads the file itself; None: none.
+    patterns: dict[str, Any] | None = None
 
     def identity(self) -> dict[str, Any]:
         """What --resume compares: the output directory and run placement are not part of it."""
@@ -43,6 +49,15 @@ class JobSpec:
         data["inputs"] = [asdict(f) for f in self.inputs]
         data["nerve"] = __version__
         return data
+
+
+def load_job_engine(load_args: dict[str, Any], patterns: dict[str, Any] | None) -> Engine:
+    """The engine a job's worker tags with: ``nerve.load`` with the job's patterns."""
+    from ..loader import load
+    from ..patterns import Patterns
+
+    rules = Patterns.from_jsonl(**patterns) if patterns else None
+    return load(**load_args, patterns=rules)
 
 
 @dataclass

@@ -42,6 +42,9 @@ def _from_object(obj: Any, text_field: str, where: dict[str, Any]) -> Record:
     return Record(obj, None if problem else text, where, problem)
 
 
+_BOM = "\ufeff".encode()  # as nerve infer, which drops it too
+
+
 def _read_bytes(piece: Piece) -> bytes:
     fs, path = filesystem(piece.location)
     with fs.open_input_file(path) as fh:
@@ -63,6 +66,8 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
         lines.pop()  # the newline that ends the last line starts no new one
     for i, raw in enumerate(lines):
         where = {"source": piece.location, "line": piece.first_line + i}
+        if piece.start == 0 and i == 0 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]  # a file's byte-order mark is not part of its first line
         line, problem = _decode(raw.rstrip(b"\r"))
         if piece.format == "text":
             out.append(Record({**where, "text": line}, line, where, problem))
@@ -93,7 +98,8 @@ def _fields_despite_encoding(raw: bytes) -> dict[str, Any]:
 
 def _whole(piece: Piece) -> list[Record]:
     where = {"source": piece.location}
-    text, problem = _decode(_read_bytes(piece))
+    raw = _read_bytes(piece)
+    text, problem = _decode(raw[len(_BOM) :] if raw.startswith(_BOM) else raw)
     return [Record({**where, "text": text}, text, where, problem)]
 
 
@@ -161,7 +167,7 @@ def _check_parquet_field(location: str, text_field: str) -> None:
 def _check_jsonl_field(location: str, text_field: str) -> None:
     fs, path = filesystem(location)
     with fs.open_input_stream(path) as fh:
-        head = bytes(fh.read(1 << 20))
+        head = bytes(fh.read(1 << 20)).removeprefix(_BOM)
     for raw in head.split(b"\n"):
         if not raw.strip():
             continue

@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..engine.core import Engine
+from ..engine.core import Engine, options_from
 from ..errors import InvalidInput
 from .fs import filesystem, is_uri
-from .job import JobSpec, Totals, finish, pending_shards, prepare_output
+from .job import JobSpec, Totals, finish, load_job_engine, pending_shards, prepare_output
 from .plan import plan_shards
 from .records import check_text_field
 
@@ -59,9 +59,13 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
 
         resolve_model(spec.load_args.get("model"), revision=spec.load_args.get("revision"))
     else:
-        from ..loader import load
-
-        engine = load(**spec.load_args)  # a model that cannot load fails before any output
+        # A model or patterns file that cannot load fails before any output.
+        engine = load_job_engine(spec.load_args, spec.patterns)
+    # Bad option values (a window under 3 or over the model's, a stride that leaves no
+    # progress) fail before _job.json exists, so that the corrected command runs as new.
+    options = options_from(spec.options)
+    if engine is not None:
+        engine.text_encoder.settings(options)
     prepare_output(spec, resume)
     totals = Totals()
     todo = pending_shards(spec, shards, totals)

@@ -14,6 +14,9 @@ The part file is renamed last: its presence is what marks the shard complete.
 
 from __future__ import annotations
 
+import base64
+import datetime
+import decimal
 import io
 import json
 import uuid
@@ -30,37 +33,93 @@ def part_name(shard_name: str, fmt: str) -> str:
     return f"{shard_name}.{fmt}"
 
 
+def json_value(value: Any) -> Any:
+    """An input value JSON has no type for, as JSON: Parquet timestamps, dates and times as
+    ISO 8601 text, decimals as their exact text, binary as base64 text."""
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def json_line(row: dict[str, Any]) -> str:
+    text = json.dumps(row, ensure_ascii=False, default=json_value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate in an input field (JSON's "\\ud800" read back): escaped, as JSON
+        # can say it, instead of bytes that are not UTF-8.
+        text = json.dumps(row, ensure_ascii=True, default=json_value)
+    return text + "\n"
+
+
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    return "".join(json_line(r) for r in rows).encode("utf-8")
 
 
-def entities_type() -> Any:
+def entities_type(raw_scores: bool = False) -> Any:
     import pyarrow as pa
 
-    return pa.list_(
-        pa.struct(
-            [
-                ("start", pa.int64()),
-                ("end", pa.int64()),
-                ("label", pa.string()),
-                ("score", pa.float64()),
-                ("text", pa.string()),
-            ]
-        )
-    )
+    fields = [
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("label", pa.string()),
+        ("score", pa.float64()),
+        ("text", pa.string()),
+    ]
+    if raw_scores:
+        fields.append(("raw_scores", pa.list_(pa.float64())))
+    return pa.list_(pa.struct(fields))
+
+
+def _input_columns(rows: list[dict[str, Any]]) -> Any:
+    """The input fields of ``rows`` as an Arrow table: every field any row has (a row without
+    one holds null), and a field whose values Arrow cannot hold as one type (JSONL ids that
+    are numbers in some rows and text in others) as JSON text."""
+    import pyarrow as pa
+
+    names = list(dict.fromkeys(k for r in rows for k in r if k != "entities"))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        try:
+            columns[name] = pa.array(values)
+            continue
+        except UnicodeEncodeError:
+            # A lone surrogate (JSON's "\\ud800"), which Parquet's UTF-8 cannot hold: the
+            # text keeps it as a visible escape.
+            values = [_escaped(v) for v in values]
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            columns[name] = pa.array(
+                [None if v is None else json.dumps(v, default=json_value) for v in values],
+                type=pa.string(),
+            )
+    return pa.table(columns) if columns else None
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    entities = pa.array([r["entities"] for r in rows], type=entities_type())
-    if rows:
-        # An input field called "entities" is replaced by the tagged one.
-        table = pa.Table.from_pylist(
-            [{k: v for k, v in r.items() if k != "entities"} for r in rows]
-        )
-        table = table.append_column("entities", entities)
+    raw = any("raw_scores" in e for r in rows for e in r["entities"])
+    entities = pa.array([r["entities"] for r in rows], type=entities_type(raw))
+    # An input field called "entities" is replaced by the tagged one.
+    inputs = _input_columns(rows)
+    if inputs is not None:
+        table = inputs.append_column("entities", entities)
     else:
         table = pa.table({"entities": entities})
     sink = io.BytesIO()

@@ -98,14 +98,42 @@ def expand_inputs(args: list[str], forced_format: str = "auto") -> list[InputFil
                 continue
             seen.add(loc)
             info = fs.get_file_info(path)
-            _check_readable(fs, path, loc)
-            out.append(InputFile(loc, file_format(loc, forced_format), info.size, info.mtime_ns))
+            fmt = file_format(loc, forced_format)
+            _check_readable(fs, path, loc, fmt)
+            out.append(InputFile(loc, fmt, info.size, info.mtime_ns))
     return out
 
 
-def _check_readable(fs: Any, path: str, location: str) -> None:
+# The first bytes of compressed files. Shards are byte ranges of the file as stored, so a
+# compressed one cannot be split: its rows would be read as garbage, or not at all.
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x04\x22\x4d\x18": "lz4",
+    b"PK\x03\x04": "zip",
+}
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _check_readable(fs: Any, path: str, location: str, fmt: str) -> None:
     try:
-        with fs.open_input_stream(path) as fh:
-            fh.read(1)
+        # As stored: pyarrow would otherwise decompress by the file's suffix.
+        with fs.open_input_stream(path, compression=None) as fh:
+            head = bytes(fh.read(8))
     except OSError as exc:
         raise DataError(f"{location}: cannot be read ({exc})") from None
+    if fmt == "parquet":
+        if not head.startswith(_PARQUET_MAGIC):
+            raise DataError(
+                f"{location}: not a Parquet file (no PAR1 header); choose its format with "
+                "--input-format"
+            )
+        return  # Parquet compresses inside its pages
+    kind = next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+    if kind is not None:
+        raise DataError(
+            f"{location}: a {kind}-compressed file; nerve batch reads uncompressed text and "
+            "JSONL (its shards are byte ranges of the file): decompress it first"
+        )

@@ -26,16 +26,19 @@ class ShardOutput:
 
 def entity_rows(result: TextResult) -> list[dict[str, Any]]:
     """The documented entity fields; ``text`` is the surface form ``text[start:end]``."""
-    return [
-        {
+    rows = []
+    for e in result.entities:
+        row: dict[str, Any] = {
             "start": e.start,
             "end": e.end,
             "label": e.label,
             "score": float(e.score),
             "text": result.text[e.start : e.end],
         }
-        for e in result.entities
-    ]
+        if e.raw is not None:  # --raw-scores: the logits of every model label
+            row["raw_scores"] = [float(x) for x in e.raw]
+        rows.append(row)
+    return rows
 
 
 def run_texts(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from ..backends.cuda_graphs import graphs_setting
 from ..batch.runner import Placement, normalise_output, run_job
-from .common import add_decoding_options, add_model_options, decoding_options
+from .common import add_decoding_options, add_model_options, decoding_options, patterns_from
 
 DEFAULT_SHARD_ROWS = 1000
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
@@ -83,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.sources import expand_inputs
 
     options = decoding_options(args)
+    patterns = None
+    if args.patterns is not None:
+        patterns_from(args)  # a bad patterns file fails here, before any work
+        patterns = {
+            "path": str(Path(args.patterns).resolve()),
+            "overlap": args.patterns_overlap,
+            "ignore_case": args.patterns_ignore_case,
+        }
     spec = JobSpec(
         inputs=tuple(expand_inputs(args.inputs, args.input_format)),
         output=normalise_output(args.output),
@@ -99,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
             "dtype": args.dtype,
             "threads": args.threads,
             "max_batch_tokens": args.max_batch_tokens,
+            "onnx_file": args.onnx_file,
+            "cuda_graphs": graphs_setting(args.cuda_graphs),
         },
         options=options,
+        patterns=patterns,
     )
     placement = Placement(
         ray=args.ray is not None,

@@ -21,13 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ..batch.job import JobSpec, Totals
+from ..batch.job import JobSpec, Totals, load_job_engine
 from ..batch.plan import Shard
 from ..batch.records import read_shard
 from ..batch.shards import write_shard
 from ..batch.tagging import tag_records
 from ..errors import NerveError
-from ..loader import load
 
 
 class ShardJob:
@@ -35,7 +34,7 @@ class ShardJob:
     one shard) and returns each shard's stats."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        self.engine = load(**spec["load_args"])
+        self.engine = load_job_engine(spec["load_args"], spec["patterns"])
         self.spec = spec
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
@@ -68,6 +67,7 @@ def build_pipeline(
         load_args["device"] = "cuda"
     actor_spec = {
         "load_args": load_args,
+        "patterns": spec.patterns,
         "options": spec.options,
         "id_field": spec.id_field,
         "text_field": spec.text_field,

@@ -1,0 +1,138 @@
+"""``nerve batch`` with the inputs and flags a practitioner hit: compressed and mislabelled
+files refused before any work, byte-order marks, the flags shared with ``nerve infer``
+(patterns, raw scores, the ONNX graph), option errors before ``_job.json``, and values
+JSON or Parquet has no plain form for."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow", reason="nerve batch needs pyarrow: pip install 'nerve[batch]'")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from nerve.cli.main import main  # noqa: E402
+from support.ray_corpus import read_errors, read_parts  # noqa: E402
+
+
+def batch(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["batch", "--no-progress", *args])
+    return code, capsys.readouterr().err
+
+
+def test_a_compressed_input_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [json.dumps({"id": i, "text": f"Person {i} met Angela Merkel."}) for i in range(40)]
+    (tmp_path / "in.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    code, err = batch(capsys, str(tmp_path / "in.jsonl.gz"), "-o", str(tmp_path / "out"))
+    assert code == 2 and "a gzip-compressed file" in err and "decompress it first" in err
+    assert not (tmp_path / "out").exists()  # 36 of 40 rows were lost silently before
+
+
+def test_a_file_that_is_not_parquet_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "fake.parquet").write_text("not parquet\n")
+    code, err = batch(capsys, str(tmp_path / "fake.parquet"), "-o", str(tmp_path / "out"))
+    assert code == 2 and "not a Parquet file (no PAR1 header)" in err and "Traceback" not in err
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bom = "\ufeff".encode()
+    (tmp_path / "a.jsonl").write_bytes(bom + b'{"id": 1, "text": "Tim Cook visited Paris."}\r\n')
+    (tmp_path / "b.txt").write_bytes(bom + b"Tim Cook visited Paris.\n")
+    for name in ("a.jsonl", "b.txt"):
+        out = tmp_path / f"out-{name}"
+        assert batch(capsys, str(tmp_path / name), "-o", str(out))[0] == 0
+        [row] = read_parts(out)
+        assert row["text"] == "Tim Cook visited Paris." and read_errors(out) == []
+        assert (row["entities"][0]["start"], row["entities"][0]["text"]) == (0, "Tim Cook")
+
+
+def test_patterns_raw_scores_and_the_onnx_graph_are_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("Apple bought Shazam.\n")
+    (tmp_path / "p.jsonl").write_text('{"label": "PRODUCT", "pattern": "Shazam"}\n')
+    out = tmp_path / "out"
+    args = ["--patterns", str(tmp_path / "p.jsonl"), "--raw-scores"]
+    assert batch(capsys, str(tmp_path / "t.txt"), "-o", str(out), *args)[0] == 0
+    [row] = read_parts(out)
+    assert {(e["text"], e["label"]) for e in row["entities"]} >= {("Shazam", "PRODUCT")}
+    apple = next(e for e in row["entities"] if e["text"] == "Apple")
+    assert len(apple["raw_scores"]) == 9  # the default model's labels
+    assert json.loads((out / "_job.json").read_text())["patterns"]["path"] == str(
+        tmp_path / "p.jsonl"
+    )
+    for bad, said in (
+        (["--onnx-file", "bogus.onnx"], "no ONNX graph 'bogus.onnx'"),
+        (["--patterns", str(tmp_path / "none.jsonl")], "does not exist"),
+    ):
+        code, err = batch(capsys, str(tmp_path / "t.txt"), "-o", str(tmp_path / "o2"), *bad)
+        assert code == 2 and said in err
+        assert not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--window", "0"], "window must be an integer >= 3"),
+        (["--window", "100000"], "exceeds the model's limit"),
+        (["--stride", "1000"], "stride 1000 must be smaller"),
+    ],
+)
+def test_a_bad_option_fails_before_the_job_is_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], said: str
+) -> None:
+    (tmp_path / "t.txt").write_text("Paris\n")
+    out = tmp_path / "out"
+    code, err = batch(capsys, str(tmp_path / "t.txt"), "-o", str(out), *flags)
+    assert code == 2 and said in err
+    assert not (out / "_job.json").exists()  # the corrected command then runs as a new job
+    assert batch(capsys, str(tmp_path / "t.txt"), "-o", str(out))[0] == 0
+
+
+def test_values_without_a_plain_json_or_parquet_form_are_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq.write_table(
+        pa.table(
+            {
+                "id": [1],
+                "text": ["Tim Cook visited Paris."],
+                "ts": pa.array([datetime.datetime(2020, 1, 2, 3, 4)], pa.timestamp("ms")),
+                "price": pa.array([decimal.Decimal("1.50")], pa.decimal128(10, 2)),
+                "blob": [b"xy"],
+            }
+        ),
+        str(tmp_path / "typed.parquet"),
+    )
+    out = tmp_path / "out"
+    assert batch(capsys, str(tmp_path / "typed.parquet"), "-o", str(out))[0] == 0
+    [row] = read_parts(out)
+    assert (row["ts"], row["price"], row["blob"]) == ("2020-01-02T03:04:00", "1.50", "eHk=")
+
+    lines = [
+        '{"id": 1, "text": "Tim Cook visited Paris."}',
+        '{"id": "x2", "text": "Apple bought Shazam.", "lang": "en"}',
+        '{"id": 3, "text": "Hi", "note": "\\ud800"}',
+    ]
+    (tmp_path / "mixed.jsonl").write_text("\n".join(lines) + "\n")
+    jsonl_out, parquet_out = tmp_path / "j", tmp_path / "p"
+    assert batch(capsys, str(tmp_path / "mixed.jsonl"), "-o", str(jsonl_out))[0] == 0
+    assert [r["id"] for r in read_parts(jsonl_out)] == [1, "x2", 3]
+    assert read_parts(jsonl_out)[2]["note"] == "\ud800"  # escaped in the file, read back
+    args = ["-o", str(parquet_out), "-f", "parquet"]
+    assert batch(capsys, str(tmp_path / "mixed.jsonl"), *args)[0] == 0
+    table = pq.read_table(str(parquet_out))
+    assert table.column("id").to_pylist() == ["1", '"x2"', "3"]  # one type: JSON text
+    assert table.column("lang").to_pylist() == [None, "en", None]  # not only the first row's
+    assert table.column("note").to_pylist() == [None, None, "\\ud800"]
