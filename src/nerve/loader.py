@@ -26,6 +26,11 @@ BACKENDS = ("auto", "torch", "onnx")
 _DEVICE = re.compile(r"cpu|cuda(?::\d+)?")
 
 
+def check_device(device: object) -> None:
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise InvalidInput(f"device (--device) must be cpu, cuda or cuda:N, got {device!r}")
+
+
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -150,8 +155,7 @@ def load(
     CUDA): replay recorded CUDA graphs for small batches; None: wherever they can be recorded
     (half precision on a GPU), see ``nerve.backends.cuda_graphs``.
     """
-    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
-        raise InvalidInput(f"device (--device) must be cpu, cuda or cuda:N, got {device!r}")
+    check_device(device)
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):

@@ -59,6 +59,9 @@ CASES: dict[str, list[list[str]]] = {
         ["train", "--base", MISSING, "--train", MISSING, "--dev", MISSING, "--out", "{tmp}/m"],
         ["train", "--base", "{tmp}/empty-dir"],
         ["train", "--epochs", "x"],
+        ["train", "--base", MISSING, "--train", MISSING, "--dev", MISSING, "--out", "{tmp}/m",
+         "--device", "gpu"],  # fmt: skip
+        ["infer", "--device", "gpu", "x"],
     ],
     "eval": [
         ["eval", "--data", MISSING],

@@ -23,6 +23,7 @@ from ..encoder.weights import load_model
 from ..engine.batching import pad_rows
 from ..errors import DataError, InvalidInput, ModelLoadError
 from ..eval.scoring import score
+from ..loader import check_device
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
 from ..text.loading import load_tokenizer
 from .augment import negatives, symbol_noise
@@ -224,6 +225,9 @@ def train(
 
     started = time.perf_counter()
     check_out_dir(cfg.out, cfg.overwrite)  # fail now, not after an hour of training
+    check_device(cfg.device)
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInput(f"--device {cfg.device}: CUDA is not available to this torch")
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = torch.device(cfg.device)
