@@ -46,9 +46,17 @@ def _torch_available() -> bool:
     return True
 
 
-def choose_backend(model_dir: Path, backend: str, device: str, onnx_file: str | None = None) -> str:
-    """``auto``: a named ONNX file → onnx; CUDA → torch; an ONNX graph present (here or in
-    ``onnx/``) → onnx (fast on CPU, no torch needed); else torch on the safetensors weights."""
+def choose_backend(
+    model_dir: Path,
+    backend: str,
+    device: str,
+    onnx_file: str | None = None,
+    dtype: str | None = None,
+) -> str:
+    """``auto``: a named ONNX file → onnx; CUDA → torch; a torch precision asked for
+    (``dtype`` float32/float16/bfloat16) with safetensors weights → torch; an ONNX graph
+    present (here or in ``onnx/``) → onnx (fast on CPU, no torch needed); else torch on the
+    safetensors weights."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     if onnx_file is not None:
@@ -61,6 +69,8 @@ def choose_backend(model_dir: Path, backend: str, device: str, onnx_file: str | 
         return backend
     if device.startswith("cuda"):
         return "torch"
+    if dtype in ("float32", "float16", "bfloat16") and has_st and _torch_available():
+        return "torch"  # the precision asked for, not the graph's fixed one
     if has_onnx:
         return "onnx"
     if has_st and _torch_available():
@@ -111,9 +121,17 @@ def make_backend(
             )
         from .backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(
+        onnx = OnnxBackend(
             model_dir, spec, threads=threads, ort_options=ort_options, onnx_file=onnx_file
         )
+        if dtype is not None and dtype != onnx.dtype:
+            # Not run silently at another precision than the one asked for.
+            raise InvalidInput(
+                f"dtype {dtype!r} asked, but the onnx backend runs {onnx.path.name} in "
+                f"{onnx.dtype} (its precision is fixed by the file): choose a graph with "
+                "--onnx-file, or the torch backend for float32/float16/bfloat16"
+            )
+        return onnx
     from .backends.torch_backend import TorchBackend
 
     return TorchBackend(
@@ -156,6 +174,14 @@ def load(
     (half precision on a GPU), see ``nerve.backends.cuda_graphs``.
     """
     check_device(device)
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise InvalidInput(
+            f"model must be a directory, a .nerve bundle or a Hub id, got {type(model).__name__}"
+        )
+    if onnx_file is not None and not isinstance(onnx_file, str):
+        raise InvalidInput(f"onnx_file must be a file name or a variant, got {onnx_file!r}")
+    if isinstance(max_batch_tokens, bool) or isinstance(threads, bool):
+        raise InvalidInput("max_batch_tokens and threads take numbers, not True/False")
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -178,7 +204,7 @@ def load(
             f"{model_dir}: tokenizer has {vocab} tokens but the model's embedding table has "
             f"{spec.encoder.vocab_size}: tokenizer and weights do not belong together"
         )
-    kind = choose_backend(model_dir, backend, device, onnx_file)
+    kind = choose_backend(model_dir, backend, device, onnx_file, dtype)
     backend_ = make_backend(
         kind, model_dir, spec, device, dtype, threads, ort_options, onnx_file, cuda_graphs
     )

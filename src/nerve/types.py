@@ -177,10 +177,23 @@ class InferenceOptions:
         object.__setattr__(self, "truncation_direction", direction.strip().lower())
         if isinstance(self.ignore_labels, str) or not isinstance(self.ignore_labels, Sequence):
             raise InvalidInput("ignore_labels must be a list of label names")
+        if not all(isinstance(label, str) for label in self.ignore_labels):
+            raise InvalidInput(
+                f"ignore_labels must be label names (strings), got {self.ignore_labels!r}"
+            )
         object.__setattr__(self, "ignore_labels", tuple(self.ignore_labels))
+        for name in ("truncate", "raw_scores", "allow_windows"):
+            # Truthiness would make "no" and "false" mean yes.
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.windowing not in (None, "sentences", "tokens"):
             raise InvalidInput(f"windowing must be 'sentences' or 'tokens', got {self.windowing!r}")
-        if self.stride is not None and (not isinstance(self.stride, int) or self.stride < 0):
+        # bool is an int to Python; True is not a stride.
+        if self.stride is not None and (
+            isinstance(self.stride, bool) or not isinstance(self.stride, int) or self.stride < 0
+        ):
             raise InvalidInput(f"stride must be a non-negative integer, got {self.stride!r}")
-        if self.window is not None and (not isinstance(self.window, int) or self.window < 3):
+        if self.window is not None and (
+            isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 3
+        ):
             raise InvalidInput(f"window must be an integer >= 3, got {self.window!r}")

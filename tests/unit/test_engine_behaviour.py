@@ -438,3 +438,42 @@ def test_an_unknown_device_is_refused_naming_the_flag(tiny_model_dir: Any) -> No
         InvalidInput, match=r"device \(--device\) must be cpu, cuda or cuda:N, got 'gpu'"
     ):
         nerve.load(tiny_model_dir("bert"), device="gpu")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"raw_scores": "no"}, "raw_scores must be True or False, got 'no'"),
+        ({"truncate": "false"}, "truncate must be True or False, got 'false'"),
+        ({"allow_windows": 0}, "allow_windows must be True or False, got 0"),
+        ({"stride": True}, "stride must be a non-negative integer, got True"),
+        ({"window": True}, "window must be an integer >= 3, got True"),
+        ({"ignore_labels": [1]}, "ignore_labels must be label names"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused(
+    engine: nerve.Engine, options: dict[str, Any], message: str
+) -> None:
+    """Truthiness made "no" and "false" mean yes."""
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        engine("Tim Cook", **options)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": 5}, "model must be a directory, a .nerve bundle or a Hub id, got int"),
+        ({"onnx_file": 5}, "onnx_file must be a file name or a variant, got 5"),
+        ({"threads": True}, "take numbers, not True/False"),
+        ({"backend": "onnx", "dtype": "float32"}, "dtype 'float32' asked, but the onnx backend"),
+    ],
+)
+def test_load_arguments_of_the_wrong_kind_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        nerve.load(**kwargs)
+
+
+def test_a_torch_precision_asked_for_picks_the_torch_backend() -> None:
+    """The default model ships an int8 graph and safetensors: float32 asked → torch float32."""
+    engine = nerve.load(dtype="float32")
+    assert engine.info()["dtype"] == "float32" and engine.backend.device == "cpu"
