@@ -183,3 +183,20 @@ def test_hundred_thousand_patterns_match_exactly(tmp_path: Path) -> None:
         ("ORG", "Company 04242 Ltd"),
         ("ORG", "Company 99999 Ltd"),
     ]
+
+
+def test_patterns_made_in_python_are_checked_as_file_lines_are() -> None:
+    """They skipped every check: an empty phrase failed inside the matcher at inference."""
+    for args, message in (
+        (("PRODUCT", ""), "'pattern' must be a non-empty string"),
+        (("B-ORG", "Paris"), "'label' is an entity type such as 'ORG'"),
+        ((5, "Paris"), "'label' must be a non-empty string, got 5"),
+        (("LOC", " Paris "), "has spaces at its ends"),
+    ):
+        with pytest.raises(DataError, match=message):
+            Pattern(*args)
+    with pytest.raises(InvalidInput, match="item 0 is a dict"):
+        Patterns([{"label": "ORG", "pattern": "Graviton4"}])  # type: ignore[list-item]
+    with pytest.raises(InvalidInput, match="got NoneType"):
+        Patterns(None)  # type: ignore[arg-type]
+    assert len(Patterns([Pattern("ORG", "Graviton4")])) == 1

@@ -21,15 +21,47 @@ from ..io.json_problems import json_problem
 
 KEYS = ("label", "pattern", "id", "ignore_case")
 _KEY_SET = frozenset(KEYS)
+_TOKEN_TAG = re.compile(r"[BIESL]-.")
 
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
+    """One phrase pattern. Checked when made, from a file or in Python alike."""
+
     label: str
     text: str
     id: str | None = None
     ignore_case: bool = False
     where: str = ""  # FILE:LINE it came from (for error messages)
+
+    def __post_init__(self) -> None:
+        where = self.where or "pattern"
+        label, text = self.label, self.text
+        if not isinstance(label, str) or not label.strip():
+            raise DataError(f"{where}: 'label' must be a non-empty string, got {label!r}")
+        if _TOKEN_TAG.match(label):
+            # A pattern makes a whole entity, as aggregation does: its label is the entity
+            # type, and a B-/I- prefix would come out doubled as a CoNLL tag ("B-B-ORG").
+            raise DataError(
+                f"{where}: 'label' is an entity type such as {label[2:]!r}, not a token tag "
+                f"such as {label!r}"
+            )
+        if isinstance(text, list):
+            raise DataError(
+                f"{where}: 'pattern' must be a phrase (a string); token patterns (lists) are "
+                "not supported"
+            )
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: 'pattern' must be a non-empty string, got {text!r}")
+        if text != text.strip():
+            # The match would take the spaces into the entity (" Paris " as its text).
+            raise DataError(f"{where}: 'pattern' {text!r} has spaces at its ends; drop them")
+        if self.id is not None and not isinstance(self.id, str):
+            raise DataError(f"{where}: 'id' must be a string, got {self.id!r}")
+        if not isinstance(self.ignore_case, bool):
+            raise DataError(
+                f"{where}: 'ignore_case' must be true or false, got {self.ignore_case!r}"
+            )
 
 
 def read_patterns(path: str | Path, *, ignore_case: bool = False) -> list[Pattern]:
@@ -52,9 +84,6 @@ def read_patterns(path: str | Path, *, ignore_case: bool = False) -> list[Patter
     return patterns
 
 
-_TOKEN_TAG = re.compile(r"[BIESL]-.")
-
-
 def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
     try:
         data = json.loads(line)
@@ -68,27 +97,5 @@ def parse_line(line: str, where: str, ignore_case: bool) -> Pattern:
     for key in ("label", "pattern"):
         if key not in data:
             raise DataError(f"{where}: missing {key!r}")
-    label, pattern = data["label"], data["pattern"]
-    if not isinstance(label, str) or not label.strip():
-        raise DataError(f"{where}: 'label' must be a non-empty string, got {label!r}")
-    if _TOKEN_TAG.match(label):
-        # A pattern makes a whole entity, as aggregation does: its label is the entity type,
-        # and a B-/I- prefix would come out doubled as a CoNLL tag ("B-B-ORG").
-        raise DataError(
-            f"{where}: 'label' is an entity type such as {label[2:]!r}, not a token tag "
-            f"such as {label!r}"
-        )
-    if isinstance(pattern, list):
-        raise DataError(
-            f"{where}: 'pattern' must be a phrase (a string); token patterns (lists) are not "
-            "supported"
-        )
-    if not isinstance(pattern, str) or not pattern.strip():
-        raise DataError(f"{where}: 'pattern' must be a non-empty string, got {pattern!r}")
-    id_ = data.get("id")
-    if id_ is not None and not isinstance(id_, str):
-        raise DataError(f"{where}: 'id' must be a string, got {id_!r}")
     case = data.get("ignore_case", ignore_case)
-    if not isinstance(case, bool):
-        raise DataError(f"{where}: 'ignore_case' must be true or false, got {case!r}")
-    return Pattern(label, pattern, id_, case, where)
+    return Pattern(data["label"], data["pattern"], data.get("id"), case, where)

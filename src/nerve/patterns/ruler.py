@@ -14,7 +14,7 @@ Pattern matches carry score 1.0 and their pattern's ``id`` (``Entity.pattern_id`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,18 @@ class Patterns:
 
     def __init__(self, patterns: Sequence[Pattern], *, overlap: str = DEFAULT_OVERLAP) -> None:
         self.overlap = check_overlap(overlap)
+        if isinstance(patterns, (str, bytes)) or not isinstance(patterns, Iterable):
+            raise InvalidInput(
+                "Patterns takes a list of Pattern objects (Patterns.from_jsonl reads a file), "
+                f"got {type(patterns).__name__}"
+            )
         self._patterns = tuple(patterns)
+        for i, item in enumerate(self._patterns):
+            if not isinstance(item, Pattern):
+                raise InvalidInput(
+                    f"Patterns takes Pattern objects; item {i} is a {type(item).__name__} "
+                    "(Pattern(label, text) makes one)"
+                )
         self._matcher = PhraseMatcher(self._patterns)
 
     @classmethod
