@@ -42,6 +42,8 @@ def words(text: str) -> list[str]:
             ["Reuters", "—", "The", "👩\u200d👩\u200d👧", "family"],
         ),
         ("O'Neil, Franco-German (U.K.).", ["O'Neil", ",", "Franco-German", "(", "U.K.", ")", "."]),
+        # An ellipsis is sentence punctuation, after a name or an abbreviation.
+        ("Paris... the U.S...", ["Paris", ".", ".", ".", "the", "U.S.", ".", "."]),
     ],
 )
 def test_words_split_at_surrounding_punctuation(text: str, expected: list[str]) -> None:
@@ -83,6 +85,8 @@ def _span(text: str, sub: str) -> Entity:
         ('the "Bonn", office', '"Bonn",', "Bonn"),
         ("in California.", "California.", "California"),
         ("the U.K. said", "U.K.", "U.K."),
+        ("Visit Paris...", "Paris...", "Paris"),
+        ("left the U.S...", "U.S...", "U.S."),
         ("Germany's chancellor", "Germany's", "Germany"),
         ("🚀Elon Musk", "🚀Elon Musk", "Elon Musk"),
         ("paid $1 billion", "$1", "$1"),

@@ -7,7 +7,8 @@ splits it, so that the punctuation around a name never decides the name's label:
 - brackets, quotes and dashes that open or close the run: ``(Reuters)``, ``"Federal``,
   ``'Netflix'``, ``[Microsoft]``, ``-based``;
 - sentence punctuation at its end (``,;:!?…``) and a final ``.`` unless the word has other
-  dots (``Paris.`` → ``Paris``; ``U.K.`` and ``GOOGL.O`` stay whole);
+  dots (``Paris.`` → ``Paris``; ``U.K.`` and ``GOOGL.O`` stay whole); the dots of an
+  ellipsis are sentence punctuation too (``Paris...`` → ``Paris``, ``U.S...`` → ``U.S.``);
 - a trailing possessive ``'s`` / ``’s`` (``Germany's`` → ``Germany``);
 - emoji and other symbols (Unicode ``So``/``Sk``, with their joiners), wherever they are,
   and en/em dashes inside a run (``🚀Elon``, ``Reuters—The``).
@@ -69,7 +70,9 @@ def _peel(text: str, start: int, end: int) -> list[tuple[int, int]]:
             cut = 1
         elif _POSSESSIVE.search(text, start, end) and end - start > 2:
             cut = 2
-        elif last == "." and ("." not in text[start : end - 1] or text[end - 2] in _TRAILING):
+        elif last == "." and (
+            "." not in text[start : end - 1] or text[end - 2] in _TRAILING + "."
+        ):  # a dot after a dot: an ellipsis ("Paris..." → "Paris"; "U.S..." → "U.S.")
             cut = 1
         else:
             break
@@ -159,7 +162,7 @@ def _strip_once(span: str) -> tuple[int, int]:
         return 0, 1
     if _POSSESSIVE.search(span) and len(span) > 2:
         return 0, 2
-    if last == "." and ("." not in span[:-1] or (len(span) > 1 and span[-2] in _CLOSERS)):
+    if last == "." and ("." not in span[:-1] or (len(span) > 1 and span[-2] in _CLOSERS + ".")):
         return 0, 1
     return 0, 0
 
