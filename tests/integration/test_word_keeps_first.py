@@ -130,3 +130,11 @@ def test_long_windowed_document(engine: nerve.Engine) -> None:
     document = " ".join(news_texts())  # far beyond the 128-token window: several windows
     assert len(engine.tokenize([document], nerve.InferenceOptions())[0].windows) > 2
     _check(engine, [document])
+
+
+def test_latin_names_written_against_cjk_text(engine: nerve.Engine) -> None:
+    """A name against CJK text was one word with it: 'Tim Cook在Paris。' gave one PER over
+    all of it, and '我在Paris见到了Tim Cook。' only 'Cook。'."""
+    for text in ("Tim Cook在Paris。", "我在Paris见到了Tim Cook。"):
+        found = {(text[e.start : e.end], e.label) for e in engine(text).entities}
+        assert found == {("Tim Cook", "PER"), ("Paris", "LOC")}, (text, found)

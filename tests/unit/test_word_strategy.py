@@ -42,6 +42,9 @@ def words(text: str) -> list[str]:
             ["Reuters", "—", "The", "👩\u200d👩\u200d👧", "family"],
         ),
         ("O'Neil, Franco-German (U.K.).", ["O'Neil", ",", "Franco-German", "(", "U.K.", ")", "."]),
+        # Text without spaces: a run of CJK characters is a word apart from the letters.
+        ("Tim Cook在Paris。", ["Tim", "Cook", "在", "Paris", "。"]),
+        ("東京でTim Cookに会った。", ["東京で", "Tim", "Cook", "に会った。"]),
         # An ellipsis is sentence punctuation, after a name or an abbreviation.
         ("Paris... the U.S...", ["Paris", ".", ".", ".", "the", "U.S.", ".", "."]),
     ],

@@ -11,7 +11,10 @@ splits it, so that the punctuation around a name never decides the name's label:
   ellipsis are sentence punctuation too (``Paris...`` → ``Paris``, ``U.S...`` → ``U.S.``);
 - a trailing possessive ``'s`` / ``’s`` (``Germany's`` → ``Germany``);
 - emoji and other symbols (Unicode ``So``/``Sk``, with their joiners), wherever they are,
-  and en/em dashes inside a run (``🚀Elon``, ``Reuters—The``).
+  and en/em dashes inside a run (``🚀Elon``, ``Reuters—The``);
+- a run of CJK ideographs, kana and CJK punctuation, against the letters around it
+  (``Tim Cook在Paris。``: ``Cook``, ``在``, ``Paris``, ``。``): text in these scripts has no
+  spaces to end a Latin name.
 
 Everything else stays inside the word: hyphens (``555-0132``, ``Franco-German``), inner dots
 and apostrophes (``O'Neil``), currency signs (``$1``), ``&``, ``/``, ``@``, ``#``.
@@ -51,9 +54,24 @@ def _is_symbol(ch: str) -> bool:
     return ch in _JOINERS or unicodedata.category(ch) in ("So", "Sk", "Cs")
 
 
+def _is_cjk(ch: str) -> bool:
+    """A character of the scripts written without spaces: CJK ideographs (the ranges BERT's
+    pre-tokenizer splits), kana, and CJK punctuation such as 。 and 、. A Latin name written
+    against them ("Tim Cook在Paris。") would otherwise be one word with them."""
+    code = ord(ch)
+    return (
+        0x3000 <= code <= 0x30FF  # CJK punctuation, hiragana, katakana
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF01 <= code <= 0xFF0F  # full-width punctuation ！＂…／
+        or 0x20000 <= code <= 0x2FA1F
+    )
+
+
 def _breaks(ch: str) -> bool:
-    """Characters that never belong to a neighbouring word: symbols and long dashes."""
-    return ch in _LONG_DASHES or (_is_symbol(ch) and ch not in _QUOTES)
+    """Characters that never belong to a neighbouring word: symbols, long dashes and CJK."""
+    return ch in _LONG_DASHES or (_is_symbol(ch) and ch not in _QUOTES) or _is_cjk(ch)
 
 
 def _peel(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -97,8 +115,15 @@ def words_of(text: str, start: int = 0, end: int | None = None) -> list[tuple[in
         for i in _break_positions(text, run.start(), run.end()):
             if piece_start < i:
                 out.extend(_peel(text, piece_start, i))
-            # Consecutive symbols (an emoji sequence) form one word.
-            if out and out[-1][1] == i and _breaks(text[out[-1][0]]):
+            # Consecutive symbols (an emoji sequence) form one word, and so do consecutive CJK
+            # characters (how a tokenizer splits those differs: WordPiece one by one,
+            # SentencePiece in pieces); only where the script changes is a new word.
+            if (
+                out
+                and out[-1][1] == i
+                and _breaks(text[out[-1][0]])
+                and _is_cjk(text[i]) == _is_cjk(text[out[-1][0]])
+            ):
                 out[-1] = (out[-1][0], i + 1)
             else:
                 out.append((i, i + 1))
@@ -156,7 +181,12 @@ def _strip_once(span: str) -> tuple[int, int]:
         return 1, 0
     if first in _OPENERS and span.count(_PARTNER[first]) < span.count(first):
         return 1, 0
-    if last.isspace() or _is_symbol(last) or last in _QUOTES + _DASHES + _SENTENCE:
+    if (
+        last.isspace()
+        or _is_symbol(last)
+        or last in _QUOTES + _DASHES + _SENTENCE
+        or (_is_cjk(last) and unicodedata.category(last).startswith("P"))  # 。、
+    ):
         return 0, 1
     if last in _CLOSERS and span.count(_PARTNER[last]) < span.count(last):
         return 0, 1
