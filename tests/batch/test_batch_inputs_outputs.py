@@ -136,3 +136,38 @@ def test_values_without_a_plain_json_or_parquet_form_are_kept(
     assert table.column("id").to_pylist() == ["1", '"x2"', "3"]  # one type: JSON text
     assert table.column("lang").to_pylist() == [None, "en", None]  # not only the first row's
     assert table.column("note").to_pylist() == [None, None, "\\ud800"]
+
+
+def test_an_output_inside_an_input_directory_or_under_a_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Paris\n")
+    code, err = batch(capsys, str(corpus), "-o", str(corpus / "tagged"))
+    assert code == 2 and "is inside the input directory" in err
+    (tmp_path / "a-file").write_text("x")
+    code, err = batch(capsys, str(corpus), "-o", str(tmp_path / "a-file" / "out"))
+    assert code == 2 and "cannot create the output directory (--output)" in err
+
+
+def test_a_dictionary_encoded_text_column_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a pandas "category" column becomes in Parquet."""
+    texts = pa.array(["Tim Cook visited Paris.", "Tim Cook visited Paris."]).dictionary_encode()
+    pq.write_table(pa.table({"id": [1, 2], "text": texts}), str(tmp_path / "cat.parquet"))
+    out = tmp_path / "out"
+    assert batch(capsys, str(tmp_path / "cat.parquet"), "-o", str(out))[0] == 0
+    assert [r["entities"][0]["text"] for r in read_parts(out)] == ["Tim Cook", "Tim Cook"]
+
+
+def test_the_text_field_check_reads_a_first_line_of_any_length(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first line over 1 MiB skipped the check: every row then failed one by one."""
+    first = json.dumps({"id": 1, "body": "x" * (1 << 20)})
+    (tmp_path / "big.jsonl").write_text(first + "\n" + json.dumps({"id": 2, "body": "Paris"}))
+    code, err = batch(capsys, str(tmp_path / "big.jsonl"), "-o", str(tmp_path / "out"))
+    assert code == 2 and "the first record has no 'text' field" in err
+    assert not (tmp_path / "out").exists()

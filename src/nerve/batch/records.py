@@ -160,15 +160,27 @@ def _check_parquet_field(location: str, text_field: str) -> None:
             "choose one with --text-field"
         )
     kind = schema.field(text_field).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type  # a pandas "category" column of strings reads as strings
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise DataError(f"{location}: column {text_field!r} is {kind}, not a string column")
 
 
+_FIRST_LINE_BOUND = 64 << 20
+
+
 def _check_jsonl_field(location: str, text_field: str) -> None:
     fs, path = filesystem(location)
+    head = b""
     with fs.open_input_stream(path) as fh:
-        head = bytes(fh.read(1 << 20)).removeprefix(_BOM)
-    for raw in head.split(b"\n"):
+        # Up to the end of the first non-blank line, however long (a 1 MiB cut of a longer
+        # line would not parse, and the check would be skipped), within a bound.
+        while len(head) < _FIRST_LINE_BOUND:
+            chunk = bytes(fh.read(1 << 20))
+            head += chunk
+            if not chunk or b"\n" in head.lstrip():
+                break
+    for raw in head.removeprefix(_BOM).split(b"\n"):
         if not raw.strip():
             continue
         try:

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.job import JobSpec
     from ..batch.sources import expand_inputs
 
+    _check_output_outside_inputs(args.inputs, args.output)
     options = decoding_options(args)
     patterns = None
     if args.patterns is not None:
@@ -127,3 +128,26 @@ def run(args: argparse.Namespace) -> int:
     totals = run_job(spec, placement, resume=args.resume, progress=progress)
     print(f"nerve batch: {totals.summary()}", file=sys.stderr)
     return 0
+
+
+def _check_output_outside_inputs(inputs: list[str], output: str) -> None:
+    """An output inside an input directory would be read as input by the next run (its
+    parts as documents; --resume would see a different job)."""
+    from ..batch.fs import is_uri
+    from ..errors import InvalidInput
+    from ..io.destination import check_creatable
+
+    if is_uri(output):
+        return
+    out = Path(output).resolve()
+    if not out.is_dir():
+        check_creatable(out, "output directory (--output)")
+    for arg in inputs:
+        if is_uri(arg) or not Path(arg).is_dir():
+            continue
+        folder = Path(arg).resolve()
+        if out == folder or folder in out.parents:
+            raise InvalidInput(
+                f"--output {output} is inside the input directory {arg}: its parts would be "
+                "read as input by the next run; write it elsewhere"
+            )
