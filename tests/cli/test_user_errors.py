@@ -59,8 +59,19 @@ CASES: dict[str, list[list[str]]] = {
         ["train", "--base", MISSING, "--train", MISSING, "--dev", MISSING, "--out", "{tmp}/m"],
         ["train", "--base", "{tmp}/empty-dir"],
         ["train", "--epochs", "x"],
-        ["train", "--base", MISSING, "--train", MISSING, "--dev", MISSING, "--out", "{tmp}/m",
-         "--device", "gpu"],  # fmt: skip
+        [
+            "train",
+            "--base",
+            MISSING,
+            "--train",
+            MISSING,
+            "--dev",
+            MISSING,
+            "--out",
+            "{tmp}/m",
+            "--device",
+            "gpu",
+        ],  # fmt: skip
         ["infer", "--device", "gpu", "x"],
     ],
     "eval": [
