@@ -203,3 +203,17 @@ def test_spacy_finds_the_component_through_the_entry_point(model: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "NerveNER"]
+
+
+def test_nlp_evaluate_scores_the_entities() -> None:
+    """As spaCy's own ner is scored (ents_p/r/f, per type): nlp.evaluate gave none."""
+    from spacy.training import Example
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("nerve_ner")  # the embedded default model: Tim Cook PER, Paris LOC
+    doc = nlp.make_doc("Tim Cook visited Paris.")
+    gold = {"entities": [(0, 8, "PER"), (17, 22, "ORG")]}  # Paris labelled ORG on purpose
+    scores = nlp.evaluate([Example.from_dict(doc, gold)])
+    assert (scores["ents_p"], scores["ents_r"], scores["ents_f"]) == (0.5, 0.5, 0.5)
+    assert scores["ents_per_type"]["PER"]["f"] == 1.0
+    assert scores["ents_per_type"]["LOC"]["p"] == 0.0

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from spacy.language import Language
+from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
@@ -77,6 +78,12 @@ class NerveNER:
                 self._set(doc, result)
                 yield doc
 
+    def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+        """Entity precision, recall and F1 (``ents_p``, ``ents_r``, ``ents_f``,
+        ``ents_per_type``), as spaCy's own ``ner`` scores them: what ``nlp.evaluate`` and
+        ``spacy evaluate`` report for this component."""
+        return get_ner_prf(examples, **kwargs)
+
     def _set(self, doc: Doc, result: TextResult) -> None:
         spans = entity_spans(doc, result.entities, self.alignment_mode)
         doc.ents = merged_ents(doc.ents, spans, self.overwrite_ents)
@@ -97,6 +104,7 @@ class NerveNER:
         "batch_size": DEFAULT_BATCH_SIZE,
     },
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_nerve_ner(
     nlp: Language,
