@@ -477,3 +477,11 @@ def test_a_torch_precision_asked_for_picks_the_torch_backend() -> None:
     """The default model ships an int8 graph and safetensors: float32 asked → torch float32."""
     engine = nerve.load(dtype="float32")
     assert engine.info()["dtype"] == "float32" and engine.backend.device == "cpu"
+
+
+def test_predict_words_refuses_what_shapes_entities(engine: nerve.Engine) -> None:
+    """They were accepted and did nothing."""
+    for option in ({"aggregation_strategy": "none"}, {"raw_scores": True}):
+        with pytest.raises(InvalidInput, match="predict_words gives one label per word"):
+            engine.predict_words([["Tim", "Cook"]], **option)
+    assert engine.predict_words([["Tim", "Cook"]], window=16)[0].words == ("Tim", "Cook")

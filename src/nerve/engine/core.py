@@ -335,6 +335,18 @@ class Engine:
 
     def predict_words(self, sentences: Sequence[Sequence[str]], **options: Any) -> list[WordLabels]:
         """One label per word of pre-split input (the label of each word's first sub-word)."""
+        shaping = [
+            name
+            for name in ("aggregation_strategy", "ignore_labels", "raw_scores")
+            if name in options
+        ]
+        if shaping:
+            # They shape entities; accepted here they would do nothing (as /v1/entities refuses
+            # them with words).
+            raise InvalidInput(
+                f"predict_words gives one label per word; {', '.join(shaping)} "
+                "apply only to entities (call the engine on texts)"
+            )
         opts = options_from(options)
         encoded = self.tokenize(sentences, opts, presplit=True)
         logits = self._window_logits(encoded)
