@@ -66,8 +66,8 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
         lines.pop()  # the newline that ends the last line starts no new one
     for i, raw in enumerate(lines):
         where = {"source": piece.location, "line": piece.first_line + i}
-        if piece.start == 0 and i == 0 and raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]  # a file's byte-order mark is not part of its first line
+        if piece.start == 0 and i == 0:
+            raw = raw.removeprefix(_BOM)  # a file's byte-order mark is not its first line's
         line, problem = _decode(raw.rstrip(b"\r"))
         if piece.format == "text":
             out.append(Record({**where, "text": line}, line, where, problem))
@@ -98,8 +98,7 @@ def _fields_despite_encoding(raw: bytes) -> dict[str, Any]:
 
 def _whole(piece: Piece) -> list[Record]:
     where = {"source": piece.location}
-    raw = _read_bytes(piece)
-    text, problem = _decode(raw[len(_BOM) :] if raw.startswith(_BOM) else raw)
+    text, problem = _decode(_read_bytes(piece).removeprefix(_BOM))
     return [Record({**where, "text": text}, text, where, problem)]
 
 

@@ -58,6 +58,10 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
         from ..model.resolve import resolve_model
 
         resolve_model(spec.load_args.get("model"), revision=spec.load_args.get("revision"))
+        if spec.patterns:
+            from ..patterns import Patterns
+
+            Patterns.from_jsonl(**spec.patterns)  # a bad file fails here, not in every actor
     else:
         # A model or patterns file that cannot load fails before any output.
         engine = load_job_engine(spec.load_args, spec.patterns)

@@ -15,6 +15,7 @@ The part file is renamed last: its presence is what marks the shard complete.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import decimal
 import io
@@ -45,19 +46,17 @@ def json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
-def json_line(row: dict[str, Any]) -> str:
-    text = json.dumps(row, ensure_ascii=False, default=json_value)
+def json_line(row: dict[str, Any]) -> bytes:
     try:
-        text.encode("utf-8")
+        return (json.dumps(row, ensure_ascii=False, default=json_value) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate in an input field (JSON's "\\ud800" read back): escaped, as JSON
         # can say it, instead of bytes that are not UTF-8.
-        text = json.dumps(row, ensure_ascii=True, default=json_value)
-    return text + "\n"
+        return (json.dumps(row, default=json_value) + "\n").encode("ascii")
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    return "".join(json_line(r) for r in rows).encode("utf-8")
+    return b"".join(json_line(r) for r in rows)
 
 
 def entities_type(raw_scores: bool = False) -> Any:
@@ -82,26 +81,24 @@ def _input_columns(rows: list[dict[str, Any]]) -> Any:
     import pyarrow as pa
 
     names = list(dict.fromkeys(k for r in rows for k in r if k != "entities"))
-    columns = {}
-    for name in names:
-        values = [r.get(name) for r in rows]
-        try:
-            columns[name] = pa.array(values)
-            continue
-        except UnicodeEncodeError:
-            # A lone surrogate (JSON's "\\ud800"), which Parquet's UTF-8 cannot hold: the
-            # text keeps it as a visible escape.
-            values = [_escaped(v) for v in values]
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
-        try:
-            columns[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-            columns[name] = pa.array(
-                [None if v is None else json.dumps(v, default=json_value) for v in values],
-                type=pa.string(),
-            )
+    columns = {name: _column([r.get(name) for r in rows]) for name in names}
     return pa.table(columns) if columns else None
+
+
+def _column(values: list[Any]) -> Any:
+    """One input field as an Arrow array: as Arrow reads it; else with lone surrogates (JSON's
+    "\\ud800", which Parquet's UTF-8 cannot hold) kept as visible escapes; else as JSON text."""
+    import pyarrow as pa
+
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return pa.array(values)
+    if any(isinstance(v, str) for v in values):
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            return pa.array([_escaped(v) for v in values])
+    return pa.array(
+        [None if v is None else json.dumps(v, default=json_value) for v in values],
+        type=pa.string(),
+    )
 
 
 def _escaped(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..backends.cuda_graphs import graphs_setting
 from ..batch.runner import Placement, normalise_output, run_job
-from .common import add_decoding_options, add_model_options, decoding_options, patterns_from
+from .common import add_decoding_options, add_model_options, decoding_options
 
 DEFAULT_SHARD_ROWS = 1000
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
@@ -84,11 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.job import JobSpec
     from ..batch.sources import expand_inputs
 
-    _check_output_outside_inputs(args.inputs, args.output)
+    _check_output(args.inputs, args.output)
     options = decoding_options(args)
     patterns = None
-    if args.patterns is not None:
-        patterns_from(args)  # a bad patterns file fails here, before any work
+    if args.patterns is not None:  # read (and a bad file refused) by run_job, before any work
         patterns = {
             "path": str(Path(args.patterns).resolve()),
             "overlap": args.patterns_overlap,
@@ -130,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_outside_inputs(inputs: list[str], output: str) -> None:
-    """An output inside an input directory would be read as input by the next run (its
-    parts as documents; --resume would see a different job)."""
+def _check_output(inputs: list[str], output: str) -> None:
+    """A local output must be creatable, and not inside an input directory: there the next
+    run would read it as input (its parts as documents; --resume would see a different job)."""
     from ..batch.fs import is_uri
     from ..errors import InvalidInput
     from ..io.destination import check_creatable

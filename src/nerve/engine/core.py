@@ -48,10 +48,11 @@ class TokenLogits:
     logits: np.ndarray  # float32 [n_tokens, n_labels]
 
 
-def check_unicode(index: int, text: str) -> None:
+def check_unicode(where: str, text: str) -> None:
+    """``where``: what the text is to the caller ("input 2", "input 2, word 5")."""
     at = lone_surrogate(text)
     if at is not None:
-        raise InvalidInput(f"input {index} is not valid Unicode: lone surrogate at character {at}")
+        raise InvalidInput(f"{where} is not valid Unicode: lone surrogate at character {at}")
 
 
 def check_texts(inputs: object) -> list[str]:
@@ -60,7 +61,7 @@ def check_texts(inputs: object) -> list[str]:
     for i, text in enumerate(inputs):
         if not isinstance(text, str):
             raise InvalidInput(f"input {i} must be a string, got {type(text).__name__}")
-        check_unicode(i, text)
+        check_unicode(f"input {i}", text)
     return list(inputs)
 
 
@@ -76,10 +77,7 @@ def check_words(inputs: object) -> list[list[str]]:
         for j, w in enumerate(words):
             if not isinstance(w, str):
                 raise InvalidInput(f"input {i}, word {j} must be a string, got {type(w).__name__}")
-            if (at := lone_surrogate(w)) is not None:
-                raise InvalidInput(
-                    f"input {i}, word {j} is not valid Unicode: lone surrogate at character {at}"
-                )
+            check_unicode(f"input {i}, word {j}", w)
         out.append(list(words))
     return out
 

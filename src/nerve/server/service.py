@@ -194,7 +194,7 @@ class InferenceService:
                     f"input {i} has {len(text)} characters; the limit is {max_chars} "
                     "(--max-input-chars)"
                 )
-            check_unicode(i, text)
+            check_unicode(f"input {i}", text)
         return sum(len(text) for text in texts)
 
     async def _run(
