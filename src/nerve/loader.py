@@ -46,6 +46,25 @@ def _torch_available() -> bool:
     return True
 
 
+def check_run_settings(*, backend: object, device: object, threads: object) -> None:
+    """The settings of how a model runs, checked before anything is read: ``load`` checks
+    them first, and so does whatever defers loading (the spaCy component)."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise InvalidInput(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    check_device(device)
+    if isinstance(threads, bool):
+        raise InvalidInput("threads takes a number, not True/False")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
+    if threads is not None and threads > (cpus := usable_cpus()):
+        # More threads than CPUs only contend, and a count in the thousands makes OpenMP fail
+        # to start them ("libgomp: Thread creation failed") or torch crash outright.
+        raise InvalidInput(
+            f"threads (--threads) must be at most the {cpus} CPUs this process may use, "
+            f"got {threads}"
+        )
+
+
 def choose_backend(
     model_dir: Path,
     backend: str,
@@ -173,26 +192,17 @@ def load(
     CUDA): replay recorded CUDA graphs for small batches; None: wherever they can be recorded
     (half precision on a GPU), see ``nerve.backends.cuda_graphs``.
     """
-    check_device(device)
+    check_run_settings(backend=backend, device=device, threads=threads)
     if model is not None and not isinstance(model, (str, os.PathLike)):
         raise InvalidInput(
             f"model must be a directory, a .nerve bundle or a Hub id, got {type(model).__name__}"
         )
     if onnx_file is not None and not isinstance(onnx_file, str):
         raise InvalidInput(f"onnx_file must be a file name or a variant, got {onnx_file!r}")
-    if isinstance(max_batch_tokens, bool) or isinstance(threads, bool):
-        raise InvalidInput("max_batch_tokens and threads take numbers, not True/False")
+    if isinstance(max_batch_tokens, bool):
+        raise InvalidInput("max_batch_tokens takes a number, not True/False")
     if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
         raise InvalidInput(f"max_batch_tokens must be a positive integer, got {max_batch_tokens!r}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
-    if threads is not None and threads > (cpus := usable_cpus()):
-        # More threads than CPUs only contend, and a count in the thousands makes OpenMP fail
-        # to start them ("libgomp: Thread creation failed") or torch crash outright.
-        raise InvalidInput(
-            f"threads (--threads) must be at most the {cpus} CPUs this process may use, "
-            f"got {threads}"
-        )
     model_dir = resolve_model(model, revision=revision, resolver=resolver)
     rules = _patterns(patterns, model_dir)  # before the model: a bad file fails fast
     spec = read_spec(model_dir)

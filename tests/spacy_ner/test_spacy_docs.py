@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_docs_spacy_page(tmp_path: Path) -> None:
     page = blocks((ROOT / "docs" / "spacy.md").read_text(encoding="utf-8"))
-    assert [b.lang for b in page] == ["python", "python", "python", "python"]
+    assert [b.lang for b in page] == ["python", "python", "python", "python", "python"]
     assert all(b.expected is not None for b in page)
     for block in page:
         run_block(block, tmp_path)

@@ -464,7 +464,9 @@ def test_options_of_the_wrong_type_are_refused(
     [
         ({"model": 5}, "model must be a directory, a .nerve bundle or a Hub id, got int"),
         ({"onnx_file": 5}, "onnx_file must be a file name or a variant, got 5"),
-        ({"threads": True}, "take numbers, not True/False"),
+        ({"threads": True}, "threads takes a number, not True/False"),
+        ({"max_batch_tokens": True}, "max_batch_tokens takes a number, not True/False"),
+        ({"backend": "tensorflow"}, "unknown backend 'tensorflow'"),
         ({"backend": "onnx", "dtype": "float32"}, "dtype 'float32' asked, but the onnx backend"),
     ],
 )

@@ -35,7 +35,12 @@ def bundled_patterns(model_dir: Path) -> Patterns | None:
 
 def write_bundled(patterns: Patterns, model_dir: Path) -> Path:
     """Write ``patterns`` as the model directory's patterns file (explicit ``ignore_case``)."""
-    path = model_dir / BUNDLED_FILE
+    return write_patterns(patterns, model_dir / BUNDLED_FILE)
+
+
+def write_patterns(patterns: Patterns, path: Path) -> Path:
+    """``patterns`` as a JSONL file that ``Patterns.from_jsonl`` reads back to the same rules
+    (every line's ``ignore_case`` written out; the overlap policy is the caller's to keep)."""
     with path.open("w", encoding="utf-8") as out:
         for p in patterns.patterns:
             out.write(json.dumps(_record(p), ensure_ascii=False) + "\n")

@@ -3,11 +3,17 @@
 One engine call per batch of docs (``nlp.pipe``), the docs themselves passed through (so
 ``nlp.pipe(..., as_tuples=True)`` keeps each doc's context), spans aligned to spaCy's tokens
 by ``alignment_mode`` (see ``nerve.spacy.align``).
+
+The factory does not load the model: the component loads it when the first doc arrives (or at
+``nlp.initialize()``), from its config, or — in a pipeline read by ``spacy.load`` — from the
+copy ``nlp.to_disk`` stored in its own folder (``nerve.spacy.storage``). Loading eagerly would
+read the config's model and patterns paths, which name the machine a pipeline was saved on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
@@ -17,18 +23,23 @@ from spacy.util import minibatch
 
 from ..errors import InvalidInput
 from ..types import DEFAULT_AGGREGATION, Aggregation, TextResult
+from . import storage
 from .align import ALIGNMENT_MODES, entity_spans, merged_ents
 
 DEFAULT_BATCH_SIZE = 256
 
 
 class NerveNER:
-    """Set ``doc.ents`` from a nerve engine's entities."""
+    """Set ``doc.ents`` from a nerve engine's entities.
+
+    ``engine``: a loaded ``nerve.Engine``, or None to load one with ``nerve.load(**load_args)``
+    when it is first needed."""
 
     def __init__(
         self,
-        engine: Any,
+        engine: Any = None,
         *,
+        load_args: Mapping[str, Any] | None = None,
         name: str = "nerve_ner",
         aggregation_strategy: str = DEFAULT_AGGREGATION.value,
         ignore_labels: Sequence[str] = ("O",),
@@ -47,8 +58,11 @@ class NerveNER:
             raise InvalidInput(
                 f"nerve_ner: batch_size must be a positive integer, got {batch_size!r}"
             )
+        if engine is None and load_args is None:
+            raise InvalidInput("nerve_ner: give an engine, or load_args to load one")
         self.name = name
-        self.engine = engine
+        self._engine = engine
+        self._load_args = dict(load_args or {})
         self.options = {
             "aggregation_strategy": Aggregation.parse(aggregation_strategy).value,
             "ignore_labels": list(ignore_labels),
@@ -62,9 +76,48 @@ class NerveNER:
         self.batch_size = batch_size
 
     @property
+    def engine(self) -> Any:
+        """The nerve engine, loaded on first use."""
+        if self._engine is None:
+            from ..loader import load
+
+            self._engine = load(**self._load_args)
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Any) -> None:
+        self._engine = engine
+
+    def initialize(self, get_examples: Any = None, *, nlp: Any = None) -> None:
+        """``nlp.initialize()``: load the model now, so that a bad model or patterns path
+        fails here rather than at the first doc."""
+        self.engine  # noqa: B018 (loads it)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Store the model (unless it is the embedded default) and the patterns in ``path``,
+        so that the saved pipeline loads anywhere (``nerve.spacy.storage``)."""
+        storage.save(self.engine, Path(path))
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NerveNER:
+        """Take the model and patterns ``to_disk`` stored in ``path``; the run settings
+        (backend, device, threads) stay the config's."""
+        stored = storage.stored_load_arguments(Path(path))
+        if stored is not None:
+            self._load_args.update(stored)
+            self._engine = None  # loaded from the stored copy on first use
+        return self
+
+    @property
     def labels(self) -> tuple[str, ...]:
-        """Entity types the model can produce (BIO prefixes removed)."""
-        types = {label.split("-", 1)[-1] for label in self.engine.labels if label != "O"}
+        """Entity types the model (BIO prefixes removed) and the patterns can produce; none
+        before the model is loaded. (spaCy reads this while ``spacy.load`` builds the pipeline,
+        before the component's ``from_disk``: loading here would load the config's model, not
+        the stored one.)"""
+        if self._engine is None:
+            return ()
+        types = {label.split("-", 1)[-1] for label in self._engine.labels if label != "O"}
+        if self._engine.patterns is not None:  # what the patterns add (an entity ruler's own)
+            types.update(p.label for p in self._engine.patterns.patterns)
         return tuple(sorted(types))
 
     def __call__(self, doc: Doc) -> Doc:
@@ -122,11 +175,17 @@ def make_nerve_ner(
 ) -> NerveNER:
     """``nlp.add_pipe("nerve_ner", config={"model": "path/or/hub-id"})``; ``model`` None is
     nerve's embedded default model, ``patterns`` a JSONL patterns file (docs/patterns.md)."""
-    from ..loader import load
+    from ..loader import check_run_settings
 
-    engine = load(model, backend=backend, device=device, threads=threads, patterns=patterns)
+    check_run_settings(backend=backend, device=device, threads=threads)
     return NerveNER(
-        engine,
+        load_args={
+            "model": model,
+            "backend": backend,
+            "device": device,
+            "threads": threads,
+            "patterns": patterns,
+        },
         name=name,
         aggregation_strategy=aggregation_strategy,
         ignore_labels=ignore_labels,
