@@ -152,6 +152,33 @@ def test_ignore_labels_adds_to_o(capsys: pytest.CaptureFixture[str]) -> None:
     assert "O" in {e["label"] for e in json.loads(out)[0]["entities"]}
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--ignore-labels", "PERSON"], "'PERSON' matches no label of this model"),
+        # As in the pipeline, aggregated entities are filtered by type, tokens by tag.
+        (["--ignore-labels", "B-PER"], "entity types with aggregation"),
+        (["-a", "none", "--ignore-labels", "PER"], "tags with --aggregation none: B-LOC"),
+    ],
+)
+def test_ignore_labels_that_drop_nothing_are_refused(
+    capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    code, out, err = run_cli(capsys, "infer", "Tim Cook visited Paris.", *options)
+    assert code == 2 and out == "" and message in err and "Traceback" not in err
+
+
+def test_pattern_labels_may_be_ignored(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    patterns = tmp_path / "p.jsonl"
+    patterns.write_text('{"label": "CITY", "pattern": "Paris"}\n', encoding="utf-8")
+    text = "Tim Cook visited Paris."
+    code, out, err = run_cli(
+        capsys, "infer", text, "--patterns", str(patterns), "--ignore-labels", "CITY,LOC"
+    )
+    assert code == 0, err
+    assert [e["text"] for e in json.loads(out)[0]["entities"]] == ["Tim Cook"]
+
+
 def test_truncated_words_are_marked_not_read_in_conll(capsys: pytest.CaptureFixture[str]) -> None:
     words = ["Paris"] * 300  # far beyond the default model's 128-token window
     code, out, err = run_cli(capsys, "infer", " ".join(words), "--truncate", "-f", "conll")

@@ -18,7 +18,13 @@ from ..io.inputs import FORMATS as INPUT_FORMATS
 from ..io.inputs import STDIN, Record, read_records
 from ..io.output import open_output
 from ..text.validity import lone_surrogate
-from .common import add_decoding_options, add_model_options, decoding_options, load_engine
+from .common import (
+    add_decoding_options,
+    add_model_options,
+    check_ignored_labels,
+    decoding_options,
+    load_engine,
+)
 
 CHUNK = 256  # texts per engine call when streaming a file
 OUTPUT_FORMATS = ("json", "jsonl", "conll", "html")
@@ -157,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     # The output is opened first: an unusable path fails before the model loads.
     with open_output(args.output) as out:
         engine = load_engine(args)
+        check_ignored_labels(engine, options)
         progress = source is not None and not args.no_progress and sys.stderr.isatty()
         _write(_results(engine, _records(args, source), options, progress), fmt, out)
     return 0
