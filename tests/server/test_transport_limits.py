@@ -5,6 +5,7 @@ carries request after request; the server serves on."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import httpx
@@ -75,6 +76,32 @@ def test_unparseable_http_gets_a_json_400_and_a_close(server: ServerProcess) -> 
         assert b"content-type: application/json" in head.lower()
         assert b"connection: close" in head.lower()
         assert json.loads(body)["error"]["code"] == "invalid_http"
+    assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_requests_pipelined_before_bad_bytes_are_answered_first(server: ServerProcess) -> None:
+    """uvicorn closed the connection at the bad bytes, under the answers of the complete
+    requests sent before them: a client lost valid answers with no error for them."""
+    body = json.dumps({"inputs": [["Angela Merkel visited Paris."]]}).encode()
+    model_request = (
+        b"POST /predict_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    health = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    answer = _exchange(server.http_port, model_request + health + b"GARBAGE \x00\x01\r\n\r\n")
+    statuses = re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)  # bodies end without CRLF
+    assert statuses == [b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request"]
+    # The answers themselves, in order: the model's tokens, the health answer, the error.
+    assert answer.index(b'"B-PER"') < answer.index(b'"OK!"') < answer.index(b"invalid_http")
+    # A body that breaks its own framing is the bad request itself: 400 at once.
+    broken = (
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n"
+    )
+    assert _exchange(server.http_port, health + broken).count(b"HTTP/1.1 ") == 2
     assert httpx.get(server.url + "/health", timeout=5).status_code == 200
 
 

@@ -102,6 +102,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._raw_head: int | None = None  # None: no head in progress
         self._head_size = 0
         self._head_refused = False
+        # Set when bytes that are not HTTP follow complete requests still being answered: the
+        # 400 waits for their responses (see send_400_response).
+        self._invalid_pending = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -123,8 +126,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 hook()
 
     def data_received(self, data: bytes) -> None:
-        if self._head_refused:
-            return
+        if self._head_refused or self._invalid_pending:
+            return  # the connection is answered and closed; nothing after it is parsed
         if self._raw_head is None and not self._waiting_for:
             self._raw_head = 0  # a later request on a keep-alive connection begins
         if self._raw_head is not None:
@@ -139,9 +142,34 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's own answer to an unparseable request, as nerve's JSON error (uvicorn has
-        # logged its warning already).
+        # logged its warning already). Requests that arrived whole before the bad bytes
+        # (pipelined, or one still running) are answered first, in order, as HTTP/1.1 asks;
+        # uvicorn closed the connection under them, so a client lost valid answers.
+        if self._answers_pending():
+            self._invalid_pending = True
+            self._cancel_deadline()  # the bad bytes are not a request whose head is awaited
+            self.flow.pause_reading()
+            return
+        self._refuse_invalid()
+
+    def _answers_pending(self) -> bool:
+        """Whether complete requests are still to be answered on this connection: the bad
+        bytes came after them, not inside one (a body that breaks its framing makes its
+        own request the bad one, answered by the 400 at once)."""
+        cycle = self.cycle
+        return cycle is not None and not cycle.response_complete and not cycle.more_body
+
+    def _refuse_invalid(self) -> None:
         self.transport.write(INVALID_HTTP_RESPONSE)
         self.transport.close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # starts the next pipelined request, if any
+        if self._invalid_pending and not self.transport.is_closing():
+            if not self._answers_pending():
+                self._refuse_invalid()
+            else:
+                self.flow.pause_reading()  # uvicorn resumed it
 
     # -- parser callbacks ------------------------------------------------------------------
     def on_message_begin(self) -> None:
