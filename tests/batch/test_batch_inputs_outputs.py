@@ -171,3 +171,40 @@ def test_the_text_field_check_reads_a_first_line_of_any_length(
     code, err = batch(capsys, str(tmp_path / "big.jsonl"), "-o", str(tmp_path / "out"))
     assert code == 2 and "the first record has no 'text' field" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_parquet_parts_keep_the_input_types_in_every_shard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column null throughout one shard was written as type null there (and float32 as
+    double): pandas and pyarrow.dataset then refused to read the output directory."""
+    pd = pytest.importorskip("pandas")
+    ds = pytest.importorskip("pyarrow.dataset")
+    n = 12
+    source = pa.table(
+        {
+            # The first shard's texts are all missing: that shard is all errors, no rows.
+            "text": pa.array([None] * 4 + ["Tim Cook visited Paris."] * (n - 4), pa.string()),
+            "extra": pa.array([None] * 8 + [7] * (n - 8), pa.int64()),
+            "ratio": pa.array([None] * 8 + [0.5] * (n - 8), pa.float32()),
+            "when": pa.array([datetime.datetime(2020, 1, 2)] * n, pa.timestamp("ms", tz="UTC")),
+        }
+    )
+    pq.write_table(source, str(tmp_path / "in.parquet"), row_group_size=4)
+    out = tmp_path / "out"
+    args = ["-o", str(out), "-f", "parquet", "--shard-rows", "4", "--raw-scores"]
+    code, err = batch(capsys, str(tmp_path / "in.parquet"), *args)
+    assert code == 0, err
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) == 3
+    schemas = [pq.read_schema(str(p)) for p in parts]
+    assert all(s.equals(schemas[0]) for s in schemas)  # one schema, the empty shard's too
+    assert schemas[0].field("extra").type == pa.int64()
+    assert schemas[0].field("ratio").type == pa.float32()
+    assert schemas[0].field("when").type == pa.timestamp("ms", tz="UTC")
+    assert pq.read_table(str(parts[0])).num_rows == 0  # its rows are in _errors
+    table = ds.dataset(str(out), format="parquet").to_table()
+    assert table.num_rows == n - 4
+    assert table.column("extra").to_pylist() == [None] * 4 + [7] * 4
+    frame = pd.read_parquet(str(out))
+    assert len(frame) == n - 4 and frame["text"].tolist() == ["Tim Cook visited Paris."] * 8

@@ -7,7 +7,7 @@ import sys
 from ..engine.core import Engine
 from .job import JobSpec, Totals
 from .plan import Shard
-from .records import read_shard
+from .records import input_schema, read_shard
 from .shards import write_shard
 from .tagging import tag_records
 
@@ -16,7 +16,9 @@ def process_shard(engine: Engine, spec: JobSpec, shard: Shard) -> dict[str, int]
     """Read, tag and write one shard: what a local run and a Ray worker both do."""
     records = read_shard(shard, spec.text_field)
     output = tag_records(engine, records, spec.options, spec.id_field)
-    return write_shard(spec.output, shard.name, spec.format, output)
+    schema = input_schema(shard) if spec.format == "parquet" else None
+    raw = bool(spec.options.get("raw_scores"))
+    return write_shard(spec.output, shard.name, spec.format, output, schema, raw)
 
 
 def run_local(

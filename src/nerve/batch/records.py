@@ -136,6 +136,29 @@ def read_shard(shard: Shard, text_field: str) -> list[Record]:
     return [r for piece in shard.pieces for r in read_piece(piece, text_field)]
 
 
+def input_schema(shard: Shard) -> Any:
+    """The Arrow schema of the shard's Parquet input files (merged when it spans several),
+    or None for JSONL and text inputs, which have none. A Parquet output part is written with
+    it, so that every part has the input's types: a column whose values are all null in one
+    shard would otherwise be of type null there, and readers of the whole output directory
+    (pandas, pyarrow.dataset, Spark) refuse parts whose types disagree."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    locations = dict.fromkeys(p.location for p in shard.pieces if p.format == "parquet")
+    schemas = []
+    for location in locations:
+        fs, path = filesystem(location)
+        with fs.open_input_file(path) as fh:
+            schemas.append(pq.ParquetFile(fh).schema_arrow)
+    if not schemas:
+        return None
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # files whose columns cannot share a type: each value's own, as JSONL
+
+
 def check_text_field(files: list[Any], text_field: str) -> None:
     """The text field must exist: in each Parquet schema (as a string column) and in each
     JSONL file's first record. Later records without it go to the errors shard."""

@@ -74,22 +74,34 @@ def entities_type(raw_scores: bool = False) -> Any:
     return pa.list_(pa.struct(fields))
 
 
-def _input_columns(rows: list[dict[str, Any]]) -> Any:
+def _input_columns(rows: list[dict[str, Any]], schema: Any = None) -> Any:
     """The input fields of ``rows`` as an Arrow table: every field any row has (a row without
     one holds null), and a field whose values Arrow cannot hold as one type (JSONL ids that
-    are numbers in some rows and text in others) as JSON text."""
+    are numbers in some rows and text in others) as JSON text. ``schema``: the Parquet
+    input's, whose fields come first and keep their types (even in a shard with no rows)."""
     import pyarrow as pa
 
-    names = list(dict.fromkeys(k for r in rows for k in r if k != "entities"))
-    columns = {name: _column([r.get(name) for r in rows]) for name in names}
+    declared = [] if schema is None else [f.name for f in schema if f.name != "entities"]
+    names = list(dict.fromkeys([*declared, *(k for r in rows for k in r if k != "entities")]))
+    columns = {
+        name: _column(
+            [r.get(name) for r in rows],
+            schema.field(name).type if name in declared else None,
+        )
+        for name in names
+    }
     return pa.table(columns) if columns else None
 
 
-def _column(values: list[Any]) -> Any:
-    """One input field as an Arrow array: as Arrow reads it; else with lone surrogates (JSON's
-    "\\ud800", which Parquet's UTF-8 cannot hold) kept as visible escapes; else as JSON text."""
+def _column(values: list[Any], kind: Any = None) -> Any:
+    """One input field as an Arrow array: of the input's type ``kind`` when there is one;
+    else as Arrow reads it; else with lone surrogates (JSON's "\\ud800", which Parquet's
+    UTF-8 cannot hold) kept as visible escapes; else as JSON text."""
     import pyarrow as pa
 
+    if kind is not None:
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array(values, type=kind)
     with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
         return pa.array(values)
     if any(isinstance(v, str) for v in values):
@@ -107,14 +119,19 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
+def parquet_bytes(
+    rows: list[dict[str, Any]], schema: Any = None, raw_scores: bool = False
+) -> bytes:
+    """The tagged rows as a Parquet file; ``schema``: the input's (``records.input_schema``),
+    ``raw_scores``: whether entities carry logits (asked by the job, so that a shard with no
+    entities has the same type as the others)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    raw = any("raw_scores" in e for r in rows for e in r["entities"])
+    raw = raw_scores or any("raw_scores" in e for r in rows for e in r["entities"])
     entities = pa.array([r["entities"] for r in rows], type=entities_type(raw))
     # An input field called "entities" is replaced by the tagged one.
-    inputs = _input_columns(rows)
+    inputs = _input_columns(rows, schema)
     if inputs is not None:
         table = inputs.append_column("entities", entities)
     else:
@@ -135,12 +152,24 @@ def write_atomic(location: str, data: bytes) -> None:
     fs.move(tmp, path)
 
 
-def write_shard(output: str, shard_name: str, fmt: str, result: ShardOutput) -> dict[str, int]:
+def write_shard(
+    output: str,
+    shard_name: str,
+    fmt: str,
+    result: ShardOutput,
+    schema: Any = None,
+    raw_scores: bool = False,
+) -> dict[str, int]:
+    """Write one shard's files; ``schema`` and ``raw_scores`` as ``parquet_bytes`` takes them."""
     if result.errors:
         write_atomic(join(output, f"{ERRORS_DIR}/{shard_name}.jsonl"), jsonl_bytes(result.errors))
     stats = json.dumps(result.stats, sort_keys=True).encode()
     write_atomic(join(output, f"{STATS_DIR}/{shard_name}.json"), stats)
-    data = parquet_bytes(result.rows) if fmt == "parquet" else jsonl_bytes(result.rows)
+    data = (
+        parquet_bytes(result.rows, schema, raw_scores)
+        if fmt == "parquet"
+        else jsonl_bytes(result.rows)
+    )
     write_atomic(join(output, part_name(shard_name, fmt)), data)
     return result.stats
 

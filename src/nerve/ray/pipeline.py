@@ -23,7 +23,7 @@ import numpy as np
 
 from ..batch.job import JobSpec, Totals, load_job_engine
 from ..batch.plan import Shard
-from ..batch.records import read_shard
+from ..batch.records import input_schema, read_shard
 from ..batch.shards import write_shard
 from ..batch.tagging import tag_records
 from ..errors import NerveError
@@ -44,7 +44,9 @@ class ShardJob:
             shard = Shard.from_json(json.loads(shard_json))
             records = read_shard(shard, spec["text_field"])
             tagged = tag_records(self.engine, records, spec["options"], spec["id_field"])
-            written = write_shard(spec["output"], shard.name, spec["format"], tagged)
+            schema = input_schema(shard) if spec["format"] == "parquet" else None
+            raw = bool(spec["options"].get("raw_scores"))
+            written = write_shard(spec["output"], shard.name, spec["format"], tagged, schema, raw)
             stats.append(json.dumps(written))
         return {"stats": stats}
 
