@@ -208,3 +208,22 @@ def test_parquet_parts_keep_the_input_types_in_every_shard(
     assert table.column("extra").to_pylist() == [None] * 4 + [7] * 4
     frame = pd.read_parquet(str(out))
     assert len(frame) == n - 4 and frame["text"].tolist() == ["Tim Cook visited Paris."] * 8
+
+
+def test_jsonl_parts_read_as_one_table_with_merged_schemas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What docs/ray.md tells a reader of a JSONL input's Parquet parts to do."""
+    ds = pytest.importorskip("pyarrow.dataset")
+    rows = [{"text": "Tim Cook visited Paris.", "extra": None}] * 4
+    rows += [{"text": "Tim Cook visited Paris.", "extra": 7}] * 4
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    args = ["-o", str(out), "-f", "parquet", "--shard-rows", "4"]
+    assert batch(capsys, str(tmp_path / "in.jsonl"), *args)[0] == 0
+    parts = sorted(str(p) for p in out.glob("part-*.parquet"))
+    types = [pq.read_schema(p).field("extra").type for p in parts]
+    assert types == [pa.null(), pa.int64()]  # each part's own values
+    schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
+    table = ds.dataset(parts, schema=schema).to_table()
+    assert table.column("extra").to_pylist() == [None] * 4 + [7] * 4
