@@ -142,6 +142,9 @@ class WordLabels:
     words: tuple[str, ...]
     labels: tuple[str, ...]
     scores: tuple[float, ...]
+    # With ``truncate``: the (first, last + 1) word indices the model read. The words outside
+    # it were cut off: their label ``O`` with score 0.0 is no prediction. None: all were read.
+    read_span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,16 @@ def test_presplit_words_get_one_label_per_word(server: ServerProcess, engine: En
     # Null counts as absent, for the entity-only fields too (refused with words otherwise).
     nulls = {"format": None, "raw_scores": None, "aggregation_strategy": None}
     assert entities(server, words=sentences[:1], **nulls)["results"] == got["results"][:1]
+    assert all("read_span" not in r for r in got["results"])  # nothing was cut
+
+
+def test_truncated_words_carry_the_read_span(server: ServerProcess, engine: Engine) -> None:
+    words = LONG_TEXT.split() * 4
+    got = entities(server, words=[words], truncate=True)["results"][0]
+    (want,) = engine.predict_words([words], truncate=True)
+    assert want.read_span is not None and want.read_span[1] < len(words)
+    assert got["read_span"] == list(want.read_span)
+    assert got["labels"] == list(want.labels)
 
 
 def metric_value(text: str, name: str) -> float:

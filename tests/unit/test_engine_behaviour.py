@@ -317,6 +317,32 @@ def test_presplit_words_over_windows_take_each_token_from_its_best_window(
     assert list(out.labels) == [first_piece[int(s)] for s in starts]
 
 
+@pytest.mark.parametrize("direction", ["right", "left"])
+def test_truncated_word_lists_say_which_words_were_read(
+    engine: nerve.Engine, direction: str
+) -> None:
+    """The words cut off were given O with score 0.0, indistinguishable from a prediction."""
+    words = LONG_TEXT.split()
+    options = {"window": 16, "truncate": True, "truncation_direction": direction}
+    (out,) = engine.predict_words([words], **options)
+    assert out.read_span is not None
+    first, end = out.read_span
+    assert 0 < end - first < len(words)
+    assert (first == 0) if direction == "right" else (end == len(words))
+    unread = [i for i in range(len(words)) if not first <= i < end]
+    assert all(out.labels[i] == "O" and out.scores[i] == 0.0 for i in unread)
+    assert all(out.scores[i] > 0.0 for i in range(first, end))  # each read word is predicted
+    # The read words are those of the text's own read span, cut the same way.
+    text = " ".join(words)
+    span = engine(text, **options).read_span
+    assert span is not None
+    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+    inside = [i for i, s in enumerate(starts) if span[0] <= s < span[1]]
+    assert (inside[0], inside[-1] + 1) == (first, end)
+    (whole,) = engine.predict_words([words[:5]], truncate=True)
+    assert whole.read_span is None  # nothing cut
+
+
 @pytest.mark.parametrize("stride", [0, 3, 8])
 def test_word_strategy_over_windows_groups_the_stitched_tokens_once(
     engine: nerve.Engine, stride: int

@@ -42,3 +42,22 @@ def first_subword_labels(
     word_score[present] = rows[np.arange(present.shape[0]), label_ids]
     names = [labels[i] if i >= 0 else NO_TOKEN_LABEL for i in word_label.tolist()]
     return names, word_score.tolist()
+
+
+def words_read(starts: np.ndarray, read_span: tuple[int, int]) -> tuple[int, int]:
+    """The word indices ``[first, end)`` a truncated input's window read: those whose first
+    character lies in ``read_span``. A word whose start was cut off (left truncation) is not
+    among them: its first sub-word, which gives a word its label, was never read."""
+    inside = np.flatnonzero((starts >= read_span[0]) & (starts < read_span[1]))
+    return (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
+
+
+def outside_unread(
+    labels: list[str], scores: list[float], read: tuple[int, int]
+) -> tuple[list[str], list[float]]:
+    """Words outside ``read`` as words with no prediction (``NO_TOKEN_LABEL``, score 0)."""
+    first, end = read
+    n = len(labels)
+    blank_labels, blank_scores = [NO_TOKEN_LABEL] * n, [NO_TOKEN_SCORE] * n
+    blank_labels[first:end], blank_scores[first:end] = labels[first:end], scores[first:end]
+    return blank_labels, blank_scores

@@ -20,10 +20,11 @@ from ..decode import DecodeContext, decode_text, first_subword_labels, softmax
 from ..decode.batch import decode_many
 from ..decode.stitch import kept_positions
 from ..decode.tokens import WindowTokens
+from ..decode.wordlabels import outside_unread, words_read
 from ..errors import InputTooLong, InvalidInput
 from ..model.spec import ModelSpec
 from ..patterns import Patterns
-from ..text.encode import EncodedText, TextEncoder
+from ..text.encode import EncodedText, TextEncoder, word_starts
 from ..text.loading import unk_token
 from ..text.validity import lone_surrogate
 from ..types import Aggregation, Entity, InferenceOptions, TextResult, WordLabels
@@ -291,7 +292,11 @@ class Engine:
         word_ids = np.concatenate([ids[k] for ids, k in zip(encoded.word_ids, keep, strict=True)])
         probs = softmax(np.concatenate([lg[k] for lg, k in zip(logits, keep, strict=True)]))
         labels, scores = first_subword_labels(word_ids, probs, encoded.n_words, self.labels)
-        return WordLabels(encoded.words, tuple(labels), tuple(scores))
+        read = None
+        if encoded.read_span is not None:  # truncated: one window, part of the words
+            read = words_read(word_starts(encoded.words), encoded.read_span)
+            labels, scores = outside_unread(labels, scores, read)
+        return WordLabels(encoded.words, tuple(labels), tuple(scores), read)
 
     # -- one-call API ------------------------------------------------------------------
     @overload

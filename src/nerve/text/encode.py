@@ -177,7 +177,7 @@ class TextEncoder:
             )
             out = []
             for words, enc in zip(words_list, encs, strict=True):
-                starts = _word_starts(words)
+                starts = word_starts(words)
                 encoded = self._split(" ".join(words), enc, options, budget, stride, starts)
                 out.append(replace(encoded, words=tuple(words)))
             return out
@@ -250,7 +250,7 @@ class TextEncoder:
     def _collect_words(
         self, words: list[str], enc: Encoding, options: InferenceOptions
     ) -> EncodedText:
-        encoded = self._collect(" ".join(words), enc, options, _word_starts(words))
+        encoded = self._collect(" ".join(words), enc, options, word_starts(words))
         return replace(encoded, words=tuple(words))
 
 
@@ -267,7 +267,7 @@ def _encode_all(tokenizer: Tokenizer, inputs: Sequence[Any], **options: bool) ->
     return list(tokenizer.encode_batch(inputs, **options))
 
 
-def _word_starts(words: Sequence[str]) -> np.ndarray:
+def word_starts(words: Sequence[str]) -> np.ndarray:
     """Offsets of pre-split words joined by single spaces: word i starts after i spaces and
     all earlier words."""
     lengths = np.asarray([len(w) for w in words], dtype=np.int64)

@@ -104,8 +104,16 @@ def render_words(results: Sequence[WordLabels], model_id: str) -> dict[str, Any]
     return {
         "model_id": model_id,
         "format": "words",
-        "results": [
-            {"words": list(r.words), "labels": list(r.labels), "scores": list(r.scores)}
-            for r in results
-        ],
+        "results": [_word_result(r) for r in results],
     }
+
+
+def _word_result(r: WordLabels) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "words": list(r.words),
+        "labels": list(r.labels),
+        "scores": list(r.scores),
+    }
+    if r.read_span is not None:  # truncated: the words outside were never read
+        out["read_span"] = list(r.read_span)
+    return out
