@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .auth import ApiKey
 from .errors import ListenError
+from .grpc_health import MAX_HEALTH_WATCHES, HealthServicer
 from .grpc_service import SERVICE_NAME, TokenClassificationServicer, add_to_server
+from .metrics import ServerMetrics
 from .ports import ensure_free
 from .service import InferenceService
 from .tls import grpc_credentials
@@ -19,11 +21,12 @@ _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
     """Every RPC except the health service needs ``authorization: Bearer KEY`` (or
-    ``api-key``) metadata; others are answered UNAUTHENTICATED before reaching the service."""
+    ``api-key``) metadata; others are answered UNAUTHENTICATED before reaching the service,
+    and counted in ``nerve_requests_total`` as HTTP's 401s are."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, metrics: ServerMetrics) -> None:
         self._key = ApiKey(key)
-        self._deny = grpc.unary_unary_rpc_method_handler(_unauthenticated)
+        self._metrics = metrics
 
     async def intercept_service(
         self,
@@ -34,29 +37,16 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
         metadata = handler_call_details.invocation_metadata or ()  # type: ignore[attr-defined]
         if method.startswith(_HEALTH_PREFIX) or self._key.allows(metadata):
             return await continuation(handler_call_details)
-        return self._deny
+        route = f"grpc:{method.rsplit('/', 1)[-1]}"
 
+        async def unauthenticated(request: bytes, context: grpc.aio.ServicerContext) -> None:
+            self._metrics.observe_request(route, "UNAUTHENTICATED", 0.0)
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong API key: send 'authorization: Bearer KEY'",
+            )
 
-async def _unauthenticated(request: bytes, context: grpc.aio.ServicerContext) -> None:
-    await context.abort(
-        grpc.StatusCode.UNAUTHENTICATED,
-        "missing or wrong API key: send 'authorization: Bearer KEY'",
-    )
-
-
-class HealthServicer(health.aio.HealthServicer):
-    """Standard health service that also reports NOT_SERVING when the model worker is down."""
-
-    def __init__(self, service: InferenceService) -> None:
-        super().__init__()
-        self._service = service
-
-    async def Check(  # noqa: N802 - fixed by grpc.health.v1
-        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
-    ) -> health_pb2.HealthCheckResponse:
-        if not self._service.healthy:
-            return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.NOT_SERVING)
-        return await super().Check(request, context)
+        return grpc.unary_unary_rpc_method_handler(unauthenticated)
 
 
 def grpc_receive_cap(max_body_bytes: int) -> int:
@@ -66,11 +56,17 @@ def grpc_receive_cap(max_body_bytes: int) -> int:
 class GrpcTransport:
     def __init__(self, service: InferenceService, host: str, port: int) -> None:
         config = service.config
-        interceptors = [ApiKeyInterceptor(config.api_key)] if config.api_key else []
+        interceptors = (
+            [ApiKeyInterceptor(config.api_key, service.metrics)] if config.api_key else []
+        )
         self._server = grpc.aio.server(
             interceptors=interceptors,
-            # No unbounded RPC queue: beyond this, gRPC answers RESOURCE_EXHAUSTED at once.
-            maximum_concurrent_rpcs=config.max_concurrent_requests,
+            # No unbounded RPC queue: beyond this, gRPC answers RESOURCE_EXHAUSTED at once. It
+            # is a backstop above the service's own admission, which refuses a Predict beyond
+            # --max-concurrent-requests with the message naming it, and above the health
+            # service's Watch cap: at exactly the request limit, open Watch streams (which need
+            # no key) took every slot and shut out authenticated clients.
+            maximum_concurrent_rpcs=2 * config.max_concurrent_requests + MAX_HEALTH_WATCHES,
             options=[
                 # Twice the limit in gRPC's core, so that a message a little over it reaches
                 # the handler, which refuses it naming --max-body-bytes as HTTP does (the core's
@@ -106,6 +102,8 @@ class GrpcTransport:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace: float) -> None:
-        """Refuse new RPCs, let running ones finish for up to ``grace`` seconds."""
+        """Refuse new RPCs, let running ones finish for up to ``grace`` seconds. Health Watch
+        streams are told NOT_SERVING and ended: they would otherwise hold the shutdown for
+        all of ``grace``."""
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace)
