@@ -302,6 +302,29 @@ def test_a_cancelled_request_costs_at_most_the_batch_already_running() -> None:
     assert worker.queued_tokens == 0
 
 
+def test_a_cancelled_request_stops_counting_against_admission_at_once() -> None:
+    """Its queued windows were dropped only when a lane next built a batch: right after a
+    timeout, an idle server refused the next request as holding too much queued work."""
+    model = CountingModel()
+    worker = ModelWorker(model, max_batch_tokens=10, max_queued_tokens=100)
+    worker.start()
+    try:
+        busy = worker.submit([window(10, 1)])
+        assert model.entered.wait(5)  # a batch is running: no lane looks at the queue
+        document = worker.submit([window(10, 2 + i) for i in range(10)])
+        assert worker.queued_tokens == 100 and worker.full
+        assert document.cancel()
+        assert worker.queued_tokens == 0 and not worker.full  # before any lane ran again
+        small = worker.submit([window(10, 60)])  # admitted while the batch still runs
+        model.gate.set()
+        busy.result(5)
+        small.result(5)
+    finally:
+        worker.close(5)
+    assert not any(any(2 <= i < 12 for i in c) for c in model.calls)  # never ran
+    assert worker.queued_tokens == 0
+
+
 def test_work_beyond_the_queued_token_limit_is_refused_at_once() -> None:
     model = CountingModel()
     worker = ModelWorker(model, max_batch_tokens=10, max_queued_tokens=100)

@@ -29,6 +29,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -362,8 +363,16 @@ class ModelWorker:
             self._queued_tokens += tokens
             depth = len(self._jobs)
             self._cond.notify()
+        job.future.add_done_callback(functools.partial(self._on_done, job))
         self._report_depth(depth)
         return job.future
+
+    def _on_done(self, job: Job, future: Future[JobResult]) -> None:
+        """A job cancelled (client gone, timeout) leaves the queue at once: its windows no
+        lane has taken stop counting against admission now, not when a lane next looks
+        (after the batch running, which made an idle server refuse the next request)."""
+        if future.cancelled():
+            self._forget(job)
 
     # -- the worker thread ----------------------------------------------------------------
     def _main(self) -> None:
