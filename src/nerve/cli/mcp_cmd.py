@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "mcp",
         help="serve entity extraction as an MCP tool (stdio or Streamable HTTP)",
-        description="One tool, extract_entities(text | texts, aggregation_strategy). "
+        description="Two tools: extract_entities(text | texts, aggregation_strategy), "
+        "nerve's entities, and run_encoder(inputs), encoderfile's /predict answer. "
         "stdio (default) is for agents that start nerve themselves; http serves "
         f"http://HOST:PORT/mcp (default port {DEFAULT_PORT}).",
     )
@@ -35,6 +36,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-client-batch-size", type=int, default=32, help="texts per call")
     p.add_argument("--max-input-chars", type=int, default=100_000, help="characters per text")
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per call")
+    # The admission limits of `nerve serve`, which the tools run through (their refusals name
+    # these flags): without them a text within --max-input-chars could be too much work to
+    # ever be tagged, with no way to raise the limit.
+    p.add_argument(
+        "--max-request-tokens",
+        type=int,
+        default=None,
+        help="model tokens of one call (default 16384)",
+    )
+    p.add_argument(
+        "--max-queued-tokens",
+        type=int,
+        default=None,
+        help="model tokens waiting for the model, all calls together (default 131072)",
+    )
+    p.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=None,
+        help="calls inside the server at once (default 512)",
+    )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
     add_session_options(p)
     add_model_options(p)
@@ -59,12 +81,18 @@ def run(args: argparse.Namespace) -> int:
 
     # stdout is the protocol channel on stdio: logs go to stderr, always.
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    admission = {
+        name: getattr(args, name)
+        for name in ("max_request_tokens", "max_queued_tokens", "max_concurrent_requests")
+        if getattr(args, name) is not None
+    }
     limits = ServerConfig(
         max_batch_tokens=args.max_batch_tokens,
         max_client_batch_size=args.max_client_batch_size,
         max_input_chars=args.max_input_chars,
         request_timeout=args.request_timeout,
         threads=args.threads,
+        **admission,
     )
     engine = load_engine(args)
     # A built model (.nerve bundle) carries a transform; apply it like the executable does.

@@ -19,6 +19,7 @@ from .run_encoder import DESCRIPTION as RUN_ENCODER_DESCRIPTION
 from .run_encoder import TOOL_NAME as RUN_ENCODER
 from .run_encoder import make_run_encoder
 from .settings import MCP_PATH, McpSettings
+from .strict import argument_names, strict_arguments
 from .tool import DESCRIPTION, TOOL_NAME, make_tool
 
 log = logging.getLogger("nerve.mcp")
@@ -46,6 +47,8 @@ def create_server(service: InferenceService, settings: McpSettings) -> Any:
     server.add_tool(
         encoder, name=RUN_ENCODER, description=RUN_ENCODER_DESCRIPTION, structured_output=True
     )
+    known = {TOOL_NAME: argument_names(tool), RUN_ENCODER: argument_names(encoder)}
+    server.middleware.append(strict_arguments(known))  # type: ignore[arg-type]
     return server
 
 
@@ -61,7 +64,9 @@ async def _serve(engine: Engine, settings: McpSettings) -> None:
     try:
         server = create_server(service, settings)
         if settings.transport == "stdio":
-            await server.run_stdio_async()
+            from .stdio import run_stdio
+
+            await run_stdio(server)
         else:
             await _serve_http(server, settings)
     finally:
