@@ -4,6 +4,8 @@ every way a build must stop with a clear message and no output file."""
 from __future__ import annotations
 
 import json
+import shutil
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +13,15 @@ from pathlib import Path
 import pytest
 
 import nerve
-from nerve.build import BuildError, build, load_config
-from nerve.bundle import MANIFEST_FILE, open_bundle, read_manifest, resolve_bundle
+from nerve.build import BuildError, build, load_config, read_metadata
+from nerve.bundle import (
+    MANIFEST_FILE,
+    append_bundle,
+    bundle_manifest,
+    open_bundle,
+    read_manifest,
+    resolve_bundle,
+)
 from nerve.cli.main import main
 from nerve.errors import ModelLoadError
 from nerve.standalone.engine import load_embedded
@@ -124,6 +133,139 @@ def test_not_a_bundle(tmp_path: Path) -> None:
         open_bundle(junk, cache_dir=tmp_path / "cache")
     with pytest.raises(ModelLoadError, match="does not exist"):
         open_bundle(tmp_path / "absent.nerve", cache_dir=tmp_path / "cache")
+
+
+def _damage_member(archive_path: Path, name: str) -> None:
+    """Flip two bytes in the middle of ``name``'s data (its CRC-32 no longer matches)."""
+    # zipfile finds a zip behind a prefix (the runtime) too; its offsets are then the file's.
+    with zipfile.ZipFile(archive_path) as archive:
+        info = archive.getinfo(name)
+    data = bytearray(archive_path.read_bytes())
+    start = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", data[start + 26 : start + 30])
+    middle = start + 30 + name_len + extra_len + info.compress_size // 2
+    data[middle] ^= 0xFF
+    data[middle + 1] ^= 0xFF
+    archive_path.write_bytes(bytes(data))
+
+
+def test_a_damaged_member_is_named_not_called_a_non_zip(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    out = bundle(write_config, tmp_path)
+    _damage_member(out, "model.onnx")
+    with pytest.raises(ModelLoadError) as err:
+        open_bundle(out, cache_dir=tmp_path / "cache")
+    assert err.value.message.startswith(
+        f"{out}: member model.onnx is corrupt (Bad CRC-32 for file 'model.onnx')"
+    )
+    assert "not a zip" not in err.value.message
+    assert not list((tmp_path / "cache").rglob("*.partial-*"))
+    # The same inside an executable (the bundle read from the executable's own file).
+    runtime = tmp_path / "runtime"
+    runtime.write_bytes(b"\x7fELF pretend runtime" * 100)
+    good = bundle(write_config, tmp_path / "again")
+    exe = append_bundle(runtime, good, tmp_path / "exe")
+    _damage_member(exe, "config.json")
+    assert bundle_manifest(exe).name == "ner-tagger"  # the manifest member is intact
+    for read in (lambda: open_bundle(exe, cache_dir=tmp_path / "c2"), lambda: read_metadata(exe)):
+        with pytest.raises(ModelLoadError, match=f"{exe}: member config.json is corrupt"):
+            read()
+
+
+def _refused(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code = main(["build", "-f", str(config), "--bundle-only", *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_the_output_may_not_overwrite_an_input(
+    write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lua = tmp_path / "post.lua"
+    lua.write_text("function Postprocess(arr) return arr end\n", encoding="utf-8")
+    patterns = tmp_path / "patterns.jsonl"
+    patterns.write_text('{"label": "ORG", "pattern": "Mozilla"}\n', encoding="utf-8")
+    base = tmp_path / "runtime"
+    base.write_bytes(b"not a runtime")
+    config = write_config(
+        transform={"path": str(lua)},
+        base_binary_path=str(base),
+        nerve={"patterns": str(patterns)},
+    )
+    before = {p: p.read_bytes() for p in (config, lua, patterns, base)}
+    for target, what in [
+        (config, "the build config"),
+        (lua, "the transform file (encoderfile.transform.path)"),
+        (patterns, "the patterns file (nerve.patterns)"),
+        (base, "the base binary (base_binary_path)"),
+    ]:
+        err = _refused(config, capsys, "-o", str(target))
+        assert f"the output {target} (-o) is {what} {target}; writing it would overwrite" in err
+    hard_link = tmp_path / "hard-link.yml"
+    hard_link.hardlink_to(config)
+    err = _refused(config, capsys, "-o", str(hard_link))
+    assert "is the build config" in err
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_an_output_inside_the_model_directory_is_found_through_dots_and_links(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    onnx_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = tmp_path / "models" / "ner-model"
+    shutil.copytree(onnx_model_dir, model)
+    link = tmp_path / "link"
+    link.symlink_to(model)
+    files = sorted(p.name for p in model.iterdir())
+    dotted = write_config(path=str(tmp_path / "models" / ".." / "models" / "ner-model"))
+    err = _refused(dotted, capsys, "-o", str(model / "out.nerve"))
+    assert f"is inside the model directory {model} (encoderfile.path)" in err
+    err = _refused(write_config(path=str(model)), capsys, "-o", str(link / "out.nerve"))
+    assert f"is inside the model directory {model}" in err
+    err = _refused(write_config(path=str(link)), capsys, "-o", str(model / "out.nerve"))
+    assert f"is inside the model directory {model}" in err
+    assert sorted(p.name for p in model.iterdir()) == files
+
+
+def test_a_directory_where_the_output_goes_names_where_the_path_came_from(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config()
+    (tmp_path / "ner-tagger.nerve").mkdir()
+    err = _refused(config, capsys)
+    assert (
+        f"the output {tmp_path / 'ner-tagger.nerve'} (the default from encoderfile.name) is a "
+        "directory; give a file path with -o or encoderfile.output_path"
+    ) in err
+    (tmp_path / "dir").mkdir()
+    err = _refused(write_config(output_path=str(tmp_path / "dir")), capsys)
+    assert "(encoderfile.output_path) is a directory" in err
+    err = _refused(config, capsys, "-o", str(tmp_path / "dir"))
+    assert f"the output {tmp_path / 'dir'} (-o) is a directory; give a file path" in err
+
+
+def test_more_threads_than_the_build_machine_has_is_a_note(
+    write_config: WriteConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nerve.loader.usable_cpus", lambda: 1)
+    lines: list[str] = []
+    config = load_config(write_config(nerve={"threads": 4}))
+    build(config, output=tmp_path / "t.nerve", bundle_only=True, say=lines.append)
+    assert (
+        "note: nerve.threads is 4 but this machine lets the build use 1 CPUs; the executable "
+        "uses at most the CPUs of the machine it runs on"
+    ) in lines
+    manifest = read_manifest(open_bundle(tmp_path / "t.nerve", cache_dir=tmp_path / "cache"))
+    assert manifest is not None and manifest.defaults["threads"] == 4  # the executable lowers it
 
 
 # -- a build that cannot succeed stops early, clearly, and writes nothing ----------------------

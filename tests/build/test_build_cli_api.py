@@ -5,7 +5,12 @@ executable path is tested in test_executable.py)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +177,62 @@ def test_python_api(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_python_api_refuses_what_the_cli_refuses() -> None:
     with pytest.raises(nerve.NerveError, match="nerve builds only 'token_classification'"):
         EncoderfileBuilder(name="x", model_type="embedding", path=".")
+
+
+# A transform that runs until it is stopped: the build sits in "Checking transform..." (its
+# temporary directory in place) for as long as the test needs.
+ENDLESS = """\
+function Postprocess(arr)
+  local x = 0
+  for i = 1, 1e15 do x = x + i end
+  return arr
+end
+"""
+
+
+def test_sigterm_stops_a_build_and_cleans_up_as_ctrl_c_does(project: Path) -> None:
+    """`kill PID` (a CI job cancelled, a container stopped) ran no clean-up before: the
+    `nerve-build-*` temporary directory and the output's `.partial-` file stayed behind."""
+    tmp = project / "tmp"
+    tmp.mkdir()
+    config = project / "slow.yml"
+    config.write_text(
+        CONFIG
+        + "  transform: |\n"
+        + "".join(f"    {line}\n" for line in ENDLESS.splitlines())
+        + "nerve: {transform_timeout: 300}\n",
+        encoding="utf-8",
+    )
+    log = project / "build.log"
+    code = "import sys; from nerve.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    args = ["build", "-f", str(config), "--bundle-only", "-o", str(project / "out" / "t.nerve")]
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            cwd=project,
+            env={**os.environ, "TMPDIR": str(tmp)},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Checking transform..." not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        assert list(tmp.glob("nerve-build-*"))  # mid-build: its temporary directory exists
+        time.sleep(0.5)  # the transform is running in its worker
+        os.kill(proc.pid, signal.SIGTERM)
+        returncode = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    stderr = log.read_text(errors="replace")
+    assert returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.splitlines()[-1] == (
+        "nerve build: terminated (SIGTERM); its partial files were removed"
+    )
+    assert "Traceback" not in stderr
+    assert not list(tmp.glob("nerve-build-*"))
+    assert not (project / "out").exists() or not list((project / "out").iterdir())

@@ -246,6 +246,11 @@ def test_lua_libs_narrow_the_sandbox_as_in_encoderfile(
         ("lua_libs: [socket]\n  transform: x", "unknown library 'socket'"),
         ("model_type: embedding", "nerve builds only 'token_classification'"),
         ("tokenizer: {max_length: 100000}", "max_length 100000 exceeds the model's limit"),
+        (
+            "tokenizer: {max_length: 2}",
+            "encoderfile.tokenizer.max_length 2 leaves no room for text next to the model's 2 "
+            "special tokens; the smallest allowed is 3",
+        ),
         ("tokenizer: {truncation_side: middle}", "truncation_side must be left or right"),
         ("target: not a target", "is not a target triple"),
         ("transform: {path: absent.lua}", "cannot read encoderfile.transform.path"),

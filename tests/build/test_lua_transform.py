@@ -253,3 +253,8 @@ def test_limits_are_validated() -> None:
         TransformLimits(timeout_s=0)
     with pytest.raises(TransformError):
         TransformLimits(memory_mb=0)
+    # A manifest is bounded as a config is: these overflowed the worker's poll and RLIMIT_AS.
+    with pytest.raises(TransformError, match="nerve.transform_timeout"):
+        TransformLimits(timeout_s=float("inf"))
+    with pytest.raises(TransformError, match="nerve.transform_memory_mb"):
+        TransformLimits(memory_mb=10_000_000_000_000)

@@ -4,7 +4,10 @@ the PyInstaller executable runs, minus the freezing)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ pytest.importorskip("grpc")
 
 import nerve
 from nerve.build import build, load_config
-from nerve.bundle import open_bundle
+from nerve.bundle import open_bundle, read_manifest, write_manifest
 from nerve.server.wire.encoderfile import predict_json, token_rows
 from nerve.standalone.embedded import open_embedded
 from nerve.standalone.main import main
@@ -144,3 +147,96 @@ def test_serve_hostnames_are_independent_as_in_encoderfile(
 ) -> None:
     config = server_config(serve_args(*argv), open_embedded(built_dir), env)
     assert (config.host, config.grpc_address) == (http, grpc)
+
+
+def test_infer_refuses_an_empty_text_as_predict_does(
+    built_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["infer", "Paris", ""], model_dir=built_dir) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err == (
+        "ner-tagger infer: error: inputs[1] is an empty string; every input needs some text\n"
+    )
+
+
+@pytest.fixture
+def four_threads(built_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The build's model with ``nerve.threads: 4``, run where the process may use 1 CPU."""
+    model = tmp_path / "ner-tagger"
+    shutil.copytree(built_dir, model)
+    manifest = read_manifest(model)
+    assert manifest is not None
+    write_manifest(
+        model, dataclasses.replace(manifest, defaults={**manifest.defaults, "threads": 4})
+    )
+    monkeypatch.setattr("nerve.loader.usable_cpus", lambda: 1)
+    return model
+
+
+NOTE_THREADS = (
+    "note: the build's nerve.threads is 4 but this process may use 1 CPUs; using 1 "
+    "(--threads overrides it)"
+)
+
+
+def test_the_builds_threads_are_lowered_to_this_machines_cpus(
+    four_threads: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["infer", TEXTS[0], "-f", "jsonl"], model_dir=four_threads) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["text"] == TEXTS[0]
+    assert out.err.splitlines() == [NOTE_THREADS]
+    lines: list[str] = []
+    config = server_config(serve_args(), open_embedded(four_threads), {}, say=lines.append)
+    assert config.threads == 1 and lines == [NOTE_THREADS]
+
+
+def test_the_mcp_verb_lowers_the_builds_threads_too(
+    four_threads: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("mcp")
+    served: list[tuple[nerve.Engine, object]] = []
+    monkeypatch.setattr(
+        "nerve.mcp.server.run_mcp", lambda engine, settings: served.append((engine, settings))
+    )
+    assert main(["mcp", "--transport", "stdio"], model_dir=four_threads) == 0
+    assert capsys.readouterr().err.splitlines() == [NOTE_THREADS]
+    ((engine, settings),) = served
+    assert settings.limits.threads == 1  # type: ignore[attr-defined]
+    assert engine(TEXTS[0]).text == TEXTS[0]
+
+
+def test_threads_the_user_gives_are_still_checked(
+    four_threads: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["infer", TEXTS[0], "--threads", "4"], model_dir=four_threads) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "ner-tagger infer: error: threads (--threads) must be at most the 1 CPUs this process "
+        "may use, got 4\n"
+    )
+    lines: list[str] = []
+    model = open_embedded(four_threads)
+    config = server_config(serve_args(), model, {"NERVE_THREADS": "4"}, say=lines.append)
+    assert config.threads == 4 and lines == []  # refused by the loader, as given
+    config = server_config(serve_args("--threads", "4"), model, {}, say=lines.append)
+    assert config.threads == 4 and lines == []
+
+
+def test_an_executable_without_its_model_names_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated copy (or the bare runtime) has no trailer: the error names the
+    executable, not PyInstaller's temporary folder, which is gone once it exits."""
+    exe = tmp_path / "ner-tagger"
+    exe.write_bytes(b"\x7fELF the first part of an interrupted copy" * 100)
+    meipass = tmp_path / "_MEI12345"
+    meipass.mkdir()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(exe))
+    monkeypatch.setattr(sys, "_MEIPASS", str(meipass), raising=False)
+    assert main(["inspect"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {exe} carries no model: it is a nerve runtime without one")
+    assert "truncated copy" in err and str(meipass) not in err and err.count("\n") == 1

@@ -40,6 +40,18 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def log_line(self, marker: str, timeout: float = 15.0) -> str:
+        """The first log line holding ``marker``, waiting for it: the startup line is logged
+        once both transports listen, which may be just after /health first answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [ln for ln in self.log().splitlines() if marker in ln]
+            if lines:
+                return lines[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line with {marker!r}:\n{self.log()}")
+            time.sleep(0.1)
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -23,7 +23,7 @@ def serve(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_startup_line_says_what_listens_where(server: ServerProcess, model_dir: Path) -> None:
-    line = next(ln for ln in server.log().splitlines() if "nerve serve:" in ln)
+    line = server.log_line("nerve serve:")
     assert f"HTTP on http://127.0.0.1:{server.http_port}" in line
     assert f"gRPC on 127.0.0.1:{server.grpc_port}" in line
     assert f"model {model_dir.name}" in line and str(model_dir) in line
@@ -68,7 +68,7 @@ def test_grpc_can_bind_its_own_address(model_dir: Path, tmp_path: Path) -> None:
     # 127.0.0.2 is loopback too on Linux: two addresses without leaving the machine.
     server = start_server(model_dir, tmp_path, "--threads", "1", "--grpc-host", "127.0.0.2")
     try:
-        line = next(ln for ln in server.log().splitlines() if "nerve serve:" in ln)
+        line = server.log_line("nerve serve:")
         assert f"HTTP on http://127.0.0.1:{server.http_port}" in line
         assert f"gRPC on 127.0.0.2:{server.grpc_port}" in line
         request = health_pb2.HealthCheckRequest(service="")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..bundle.archive import bundle_manifest
+from ..bundle.archive import bundle_manifest, read_member
 from .config import BuildConfig, load_config, parse_config
 from .errors import BuildError
 from .pipeline import BuildResult, build
@@ -129,7 +129,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     appended = find_appended(path)
     source = SliceFile(path, *appended) if appended is not None else path
     with zipfile.ZipFile(source) as archive:
-        model_config = json.loads(archive.read("config.json"))
+        model_config = json.loads(read_member(archive, "config.json", path))
     id2label = model_config.get("id2label") or {}
     transform = manifest.transform
     return {

@@ -45,6 +45,8 @@ resolve them) is still found, with a deprecation notice.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from ..standalone.target import host_target
+from ..transform.limits import MAX_MEMORY_MB as MAX_TRANSFORM_MEMORY_MB
+from ..transform.limits import MAX_TIMEOUT_S as MAX_TRANSFORM_TIMEOUT_S
 from ..types import DEFAULT_AGGREGATION, Aggregation
 from .errors import BuildError
 
@@ -114,6 +118,7 @@ LIMIT_KEYS: dict[str, tuple[type, ...]] = {
     "request_timeout": (int, float),
     "strict_length": (bool,),
 }
+_BOM = "\ufeff"
 # arch-vendor-os[-env], as in x86_64-unknown-linux-gnu or aarch64-apple-darwin.
 _TARGET = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+-[a-z0-9_]+(-[a-z0-9_]+)?$")
 
@@ -170,6 +175,9 @@ class BuildConfig:
     cache_dir: Path | None = None
     base_binary_path: Path | None = None
     target: str | None = None
+    # The file ``transform: {path: ...}`` was read from (None: inline or no transform): an
+    # input the output must not overwrite.
+    transform_path: Path | None = None
     # One line each: what nerve does instead of a key it cannot apply, unknown keys, and
     # deprecated path resolution. The build command prints them.
     notices: tuple[str, ...] = ()
@@ -192,10 +200,47 @@ def load_config(path: Path, cwd: Path | None = None) -> BuildConfig:
             f"cannot read the build config {path}: not UTF-8 (byte {exc.start}); save it as UTF-8"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader
+    except _DuplicateKey as exc:
+        raise BuildError(
+            f"{path}: line {exc.line}: duplicate key {exc.key!r} (first at line {exc.first}); "
+            "YAML would silently keep only the last one, so remove one of them"
+        ) from None
     except yaml.YAMLError as exc:
         raise BuildError(f"{path} is not valid YAML: {exc}") from None
     return parse_config(data, path, cwd)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    """PyYAML's SafeLoader, refusing a key given twice in one mapping: plain PyYAML keeps the
+    last one without a word, so `name: x` then `name: y` would build `y` silently."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # `<<: *base` then overriding a merged key is allowed
+                    key = self.construct_object(key_node, deep=deep)
+                    line = key_node.start_mark.line + 1
+                    try:
+                        if key in seen:
+                            raise _DuplicateKey(key, line, seen[key])
+                        seen[key] = line
+                    except TypeError:
+                        continue  # an unhashable key: SafeLoader reports it itself
+            return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+    return UniqueKeyLoader
 
 
 class _Reader:
@@ -261,7 +306,7 @@ def parse_config(data: object, source: Path, cwd: Path | None = None) -> BuildCo
         )
     path, files = _model_path(_required(enc, "path", where), r)
     output = enc.get("output_path")
-    transform = _transform(enc.get("transform"), r)
+    transform, transform_path = _transform(enc.get("transform"), r)
     lua_libs = _lua_libs(enc.get("lua_libs"), r)
     if lua_libs is not None and transform is None:
         r.notices.append("encoderfile.lua_libs is set but there is no transform: nothing uses it")
@@ -287,6 +332,7 @@ def parse_config(data: object, source: Path, cwd: Path | None = None) -> BuildCo
         if enc.get("base_binary_path") is None
         else r.existing_path(enc["base_binary_path"], "encoderfile.base_binary_path"),
         target=_target(enc.get("target"), r),
+        transform_path=transform_path,
         notices=tuple(r.notices),
         cwd=r.cwd,
     )
@@ -317,9 +363,11 @@ def _model_path(value: object, r: _Reader) -> tuple[Path, ModelFiles | None]:
     return files.weights.parent, files
 
 
-def _transform(value: object, r: _Reader) -> str | None:
+def _transform(value: object, r: _Reader) -> tuple[str | None, Path | None]:
+    """The transform's Lua source, and the file it was read from (None: inline)."""
     if value is None:
-        return None
+        return None, None
+    path: Path | None = None
     if isinstance(value, dict):
         _warn_unknown(value, ("path",), r, "encoderfile.transform")
         if value.get("path") is None:
@@ -331,13 +379,21 @@ def _transform(value: object, r: _Reader) -> str | None:
             raise r.error(
                 f"cannot read encoderfile.transform.path {path}: {exc.strerror or exc}"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise r.error(
+                f"cannot read encoderfile.transform.path {path}: not UTF-8 (byte {exc.start}); "
+                "save it as UTF-8"
+            ) from None
     else:
         text = _string(value, r.where, "encoderfile.transform")
+    # Editors on Windows save UTF-8 with a byte-order mark; Lua would read it as a stray
+    # symbol before the first statement. (str.strip() keeps it: it is not whitespace.)
+    text = text.removeprefix(_BOM)
     # encoderfile trims the script; an empty one is no transform there, an error here.
     text = text.strip()
     if not text:
         raise r.error("encoderfile.transform is empty")
-    return text
+    return text, path
 
 
 def _lua_libs(value: object, r: _Reader) -> tuple[str, ...] | None:
@@ -441,8 +497,20 @@ def _nerve(data: object, where: str, r: _Reader) -> NerveOptions:
         raise BuildError(
             f"{where}: nerve.transform_output {output!r} is not one of {TRANSFORM_OUTPUTS}"
         )
-    timeout = _number(opts.get("transform_timeout", 5.0), where, "nerve.transform_timeout")
-    memory = _positive_int(opts.get("transform_memory_mb", 256), where, "nerve.transform_memory_mb")
+    timeout = _number(
+        opts.get("transform_timeout", 5.0),
+        where,
+        "nerve.transform_timeout",
+        maximum=MAX_TRANSFORM_TIMEOUT_S,
+        unit="seconds",
+    )
+    memory = _positive_int(
+        opts.get("transform_memory_mb", 256),
+        where,
+        "nerve.transform_memory_mb",
+        maximum=MAX_TRANSFORM_MEMORY_MB,
+        unit="MiB",
+    )
     threads = opts.get("threads")
     patterns = opts.get("patterns")
     overlap = opts.get("patterns_overlap", "rules")
@@ -564,15 +632,33 @@ def _optional_int(value: object, r: _Reader, what: str, minimum: int = 1) -> int
     return value
 
 
-def _number(value: object, where: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise BuildError(f"{where}: {what} must be a positive number, got {value!r}")
+def _number(
+    value: object, where: str, what: str, maximum: float | None = None, unit: str = ""
+) -> float:
+    # `not 0 < x < inf` also refuses NaN (it compares false with everything); `.inf` or a
+    # huge number would overflow the timers and polls that take the value.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < math.inf
+        or (maximum is not None and value > maximum)
+    ):
+        bound = "" if maximum is None else f" at most {maximum:,}{' ' + unit if unit else ''}"
+        raise BuildError(f"{where}: {what} must be a positive number{bound}, got {value!r}")
     return float(value)
 
 
-def _positive_int(value: object, where: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BuildError(f"{where}: {what} must be a positive integer, got {value!r}")
+def _positive_int(
+    value: object, where: str, what: str, maximum: int | None = None, unit: str = ""
+) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 1
+        or (maximum is not None and value > maximum)
+    ):
+        bound = "" if maximum is None else f" at most {maximum:,}{' ' + unit if unit else ''}"
+        raise BuildError(f"{where}: {what} must be a positive integer{bound}, got {value!r}")
     return value
 
 

@@ -9,6 +9,7 @@ All intermediate files live in a temporary directory; the output appears only wh
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,21 +36,69 @@ class BuildResult:
 
 def output_path(config: BuildConfig, override: Path | None, bundle_only: bool) -> Path:
     """``-o`` > ``encoderfile.output_path`` > ``./<name>`` (``./<name>.nerve`` for bundles)."""
-    path = (
-        override
-        or config.output_path
-        or config.cwd / (config.name + (SUFFIX if bundle_only else ""))
-    )
-    path = Path(path).absolute()
+    if override is not None:
+        path, origin = Path(override), "-o"
+    elif config.output_path is not None:
+        path, origin = config.output_path, "encoderfile.output_path"
+    else:
+        path = config.cwd / (config.name + (SUFFIX if bundle_only else ""))
+        origin = "the default from encoderfile.name"
+    path = path.absolute()
     if path.is_dir():
-        raise BuildError(f"the output {path} is a directory; give a file path")
-    if path == config.path or config.path in path.parents:
-        raise BuildError(f"the output {path} is inside the model directory {config.path}")
+        if origin == "-o":
+            hint = "give a file path"
+        else:
+            hint = "give a file path with -o or encoderfile.output_path"
+        raise BuildError(f"the output {path} ({origin}) is a directory; {hint}")
+    # Resolved: `..` parts and symlinks must not hide that two paths are the same file.
+    real = path.resolve()
+    model_dir = config.path.resolve()
+    if real == model_dir or model_dir in real.parents:
+        raise BuildError(
+            f"the output {path} ({origin}) is inside the model directory {model_dir} "
+            "(encoderfile.path); write it elsewhere"
+        )
+    for what, source in _inputs(config):
+        if real == source.resolve() or _same_file(path, source):
+            raise BuildError(
+                f"the output {path} ({origin}) is {what} {source}; writing it would overwrite "
+                "that input, so give another output path"
+            )
     try:
         check_creatable(path, "output")
     except InvalidInput as exc:
         raise BuildError(exc.message) from None
     return path
+
+
+def _inputs(config: BuildConfig) -> list[tuple[str, Path]]:
+    """The files a build reads, which its output must never replace."""
+    inputs = [("the build config", config.source.absolute())]
+    if config.transform_path is not None:
+        inputs.append(("the transform file (encoderfile.transform.path)", config.transform_path))
+    if config.nerve.patterns is not None:
+        inputs.append(("the patterns file (nerve.patterns)", config.nerve.patterns))
+    if config.base_binary_path is not None:
+        inputs.append(("the base binary (base_binary_path)", config.base_binary_path))
+    if config.files is not None:
+        for key, file in (
+            ("model_config_path", config.files.config),
+            ("model_weights_path", config.files.weights),
+            ("tokenizer_path", config.files.tokenizer),
+            ("tokenizer_config_path", config.files.tokenizer_config),
+        ):
+            if file is not None:
+                inputs.append((f"a model file (encoderfile.path.{key})", file))
+    inputs.append(("the cached runtime (cache_dir)", cached_runtime(config.cache_dir)))
+    return inputs
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Hard links too: two names, one file."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either one does not exist: nothing to overwrite
+        return False
 
 
 def build(
@@ -62,6 +111,7 @@ def build(
     for notice in config.notices:
         say(notice if notice.startswith("warning:") else f"note: {notice}")
     target = output_path(config, output, bundle_only)
+    _note_threads(config, say)
     base = None
     if not bundle_only:
         base = _usable_base(config, say)
@@ -90,3 +140,16 @@ def _usable_base(config: BuildConfig, say: Say) -> Path | None:
     if config.base_binary_path is None:
         return None
     return config.base_binary_path if usable_base_binary(config.base_binary_path, say) else None
+
+
+def _note_threads(config: BuildConfig, say: Say) -> None:
+    """The executable lowers a built-in thread count to the CPUs of the machine it runs on;
+    say so now when even the build machine has fewer."""
+    from ..loader import usable_cpus
+
+    threads = config.nerve.threads
+    if threads is not None and threads > (cpus := usable_cpus()):
+        say(
+            f"note: nerve.threads is {threads} but this machine lets the build use {cpus} "
+            "CPUs; the executable uses at most the CPUs of the machine it runs on"
+        )

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import NerveError
 from ..model.spec import read_spec
 from .config import TokenizerSettings
 from .errors import BuildError
@@ -47,9 +48,27 @@ def _set_max_length(max_length: int, model_dir: Path) -> None:
             f"encoderfile.tokenizer.max_length {max_length} exceeds the model's limit of "
             f"{limit} tokens"
         )
+    # The window holds the tokenizer's special tokens ([CLS], [SEP], ...) plus at least one
+    # token of text; a smaller one could tag nothing.
+    specials = _special_tokens(model_dir)
+    if max_length <= specials:
+        raise BuildError(
+            f"encoderfile.tokenizer.max_length {max_length} leaves no room for text next to "
+            f"the model's {specials} special tokens; the smallest allowed is {specials + 1}"
+        )
     path = model_dir / "tokenizer_config.json"
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if not isinstance(data, dict):
         raise BuildError(f"{path} must hold a JSON object")
     data["model_max_length"] = max_length
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _special_tokens(model_dir: Path) -> int:
+    from ..text.loading import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(model_dir)
+    except NerveError as exc:
+        raise BuildError(exc.message) from None
+    return int(tokenizer.num_special_tokens_to_add(False))

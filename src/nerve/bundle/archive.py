@@ -19,6 +19,7 @@ import os
 import shutil
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,47 +86,65 @@ def open_bundle(path: Path, cache_dir: Path | None = None) -> Path:
     so a file changed on disk is never served.
     """
     path = Path(path)
-    try:
-        with _open_archive(path) as archive:
-            manifest_text = _read_manifest_text(archive, path)
-            manifest = Manifest.from_json(manifest_text, str(path))
-            _check_members(archive, manifest, path)
-            key = hashlib.sha256(manifest_text.encode("utf-8")).hexdigest()[:32]
-            target = (cache_dir or default_cache_dir()) / key / manifest.name
-            if not _cached(target, manifest):
-                _extract_into(archive, manifest, target, path)
-    except zipfile.BadZipFile:
-        raise ModelLoadError(f"{path} is not a .nerve bundle (not a zip archive)") from None
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path} does not exist") from None
+    with _open_archive(path, f"{path} is not a .nerve bundle (not a zip archive)") as archive:
+        manifest_text = _read_manifest_text(archive, path)
+        manifest = Manifest.from_json(manifest_text, str(path))
+        _check_members(archive, manifest, path)
+        key = hashlib.sha256(manifest_text.encode("utf-8")).hexdigest()[:32]
+        target = (cache_dir or default_cache_dir()) / key / manifest.name
+        if not _cached(target, manifest):
+            _extract_into(archive, manifest, target, path)
     return target
 
 
-def _open_archive(path: Path) -> zipfile.ZipFile:
-    """The bundle zip of a ``.nerve`` file, or the one appended to a built executable."""
+def _open_archive(path: Path, not_zip: str) -> zipfile.ZipFile:
+    """The bundle zip of a ``.nerve`` file, or the one appended to a built executable.
+
+    Only opening tells that a file is no zip at all (``not_zip`` is that error); a damaged
+    member shows later, when it is read (``read_member``).
+    """
     appended = find_appended(path)
-    if appended is None:
-        return zipfile.ZipFile(path)
-    return zipfile.ZipFile(SliceFile(path, *appended))
+    try:
+        if appended is None:
+            return zipfile.ZipFile(path)
+        return zipfile.ZipFile(SliceFile(path, *appended))
+    except zipfile.BadZipFile:
+        raise ModelLoadError(not_zip) from None
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path} does not exist") from None
+
+
+def read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """One member's bytes; a damaged one is named (zipfile checks each member's CRC-32)."""
+    try:
+        return archive.read(name)
+    except _DAMAGE as exc:
+        raise damaged_member(path, name, exc) from None
+
+
+# What zipfile raises for a member whose bytes were changed: a CRC-32 mismatch or a bad
+# local header (BadZipFile), or a deflate stream that no longer decodes (zlib.error).
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+def damaged_member(path: Path, name: str, exc: BaseException) -> ModelLoadError:
+    return ModelLoadError(
+        f"{path}: member {name} is corrupt ({exc}); the file was damaged after it was built "
+        "(an interrupted or altered copy): copy or build it again"
+    )
 
 
 def bundle_manifest(path: Path) -> Manifest:
     """The manifest of a ``.nerve`` file or a built executable, without extracting anything."""
     path = Path(path)
-    try:
-        with _open_archive(path) as archive:
-            return Manifest.from_json(_read_manifest_text(archive, path), str(path))
-    except zipfile.BadZipFile:
-        raise ModelLoadError(
-            f"{path} is neither a .nerve bundle nor an executable built by this nerve"
-        ) from None
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path} does not exist") from None
+    not_zip = f"{path} is neither a .nerve bundle nor an executable built by this nerve"
+    with _open_archive(path, not_zip) as archive:
+        return Manifest.from_json(_read_manifest_text(archive, path), str(path))
 
 
 def _read_manifest_text(archive: zipfile.ZipFile, path: Path) -> str:
     try:
-        return archive.read(MANIFEST_FILE).decode("utf-8")
+        return read_member(archive, MANIFEST_FILE, path).decode("utf-8")
     except KeyError:
         raise ModelLoadError(f"{path} has no {MANIFEST_FILE}: not a .nerve bundle") from None
     except UnicodeDecodeError:
@@ -178,10 +197,13 @@ def _extract(archive: zipfile.ZipFile, manifest: Manifest, out: Path, path: Path
     out.mkdir()
     for name, expected in manifest.files.items():
         digest = hashlib.sha256()
-        with archive.open(name) as src, (out / name).open("wb") as dst:
-            while chunk := src.read(_CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
+        try:
+            with archive.open(name) as src, (out / name).open("wb") as dst:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+        except _DAMAGE as exc:
+            raise damaged_member(path, name, exc) from None
         if digest.hexdigest() != expected:
             raise ModelLoadError(
                 f"{path}: member {name} does not match its SHA-256 in {MANIFEST_FILE} "

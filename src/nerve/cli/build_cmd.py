@@ -4,8 +4,12 @@ self-contained executable (or one ``.nerve`` archive), with encoderfile's build 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -105,6 +109,39 @@ def run(args: argparse.Namespace) -> int:
             changes["notices"] = (*config.notices, notice)
     config = dataclasses.replace(config, **changes)  # type: ignore[arg-type]
     output = None if args.output is None else (config.cwd / args.output)
-    result = build(config, output=output, bundle_only=args.bundle_only, say=_say)
+    try:
+        with _terminate_as_interrupt():
+            result = build(config, output=output, bundle_only=args.bundle_only, say=_say)
+    except _Terminated:
+        _say("nerve build: terminated (SIGTERM); its partial files were removed")
+        return 128 + signal.SIGTERM
     _say(f"  {result.size_bytes / 1e6:.1f} MB")
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the build is: a KeyboardInterrupt so that everything that
+    cleans up after Ctrl-C (temporary directories, partial outputs, a PyInstaller or
+    transform child process) does the same for a `kill` or a stopping container."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    # By default SIGTERM ends the process at once: no `finally` runs, so the build's
+    # temporary directory and the output's `.partial-` sibling would stay behind.
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (a build from a thread)
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:  # a second SIGTERM must not interrupt the clean-up of the first
+            raised = True
+            raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -78,9 +78,14 @@ def _write(engine: Engine, args: argparse.Namespace, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
+    from ..server.wire.encoderfile import check_predict_texts
+    from .embedded import build_threads
     from .engine import load_embedded
 
-    threads = args.threads if args.threads is not None else model.manifest.defaults.get("threads")
+    # Refused as /predict, gRPC and MCP refuse it (before the model loads): an empty text
+    # has no tokens to classify.
+    check_predict_texts(list(args.inputs))
+    threads = args.threads if args.threads is not None else build_threads(model.manifest)
     engine = load_embedded(model.dir, threads=threads)
     with open_output(args.out) as out:
         _write(engine, args, out)

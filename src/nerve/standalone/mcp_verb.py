@@ -42,11 +42,14 @@ def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  
 def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
     from ..mcp.server import run_mcp
     from ..mcp.settings import McpSettings
+    from .embedded import build_threads
     from .engine import load_embedded
 
     # stdout is the protocol channel on stdio: logs go to stderr, always.
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
     defaults = {k: v for k, v in model.manifest.defaults.items() if k in _LIMIT_FIELDS}
+    if "threads" in defaults and args.threads is None:
+        defaults["threads"] = build_threads(model.manifest)  # lowered to this machine's CPUs
     limits = ServerConfig(**defaults)
     threads = args.threads if args.threads is not None else limits.threads
     engine = load_embedded(model.dir, threads=threads, max_batch_tokens=limits.max_batch_tokens)

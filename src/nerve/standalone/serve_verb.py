@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bundle.manifest import Manifest
@@ -25,7 +25,7 @@ from ..server.flags import (
     add_runtime_options,
     add_tls_options,
 )
-from .embedded import EmbeddedModel
+from .embedded import EmbeddedModel, build_threads
 
 # encoderfile's default: every IPv4 interface.
 DEFAULT_HOST = "0.0.0.0"
@@ -104,12 +104,19 @@ def bind_hosts(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str
 
 
 def server_config(
-    args: argparse.Namespace, model: EmbeddedModel, environ: Mapping[str, str]
+    args: argparse.Namespace,
+    model: EmbeddedModel,
+    environ: Mapping[str, str],
+    say: Callable[[str], None] | None = None,
 ) -> ServerConfig:
     flags: dict[str, Any] = {name: getattr(args, name) for name in _PASSTHROUGH}
     flags.update(bind_hosts(args, environ))
     for key, value in _build_defaults(model.manifest).items():
         if flags.get(key) is None and env_name(key) not in environ:
+            # Only the build's own count is lowered to this machine's CPUs: a --threads or
+            # NERVE_THREADS given here is the user's, and is refused as given.
+            if key == "threads":
+                value = build_threads(model.manifest, say)
             flags[key] = value
     flags.update(model=str(model.dir), model_id=model.manifest.name, backend="onnx")
     return resolve_config(flags, environ)
