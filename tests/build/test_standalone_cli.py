@@ -207,6 +207,24 @@ def test_the_mcp_verb_lowers_the_builds_threads_too(
     assert engine(TEXTS[0]).text == TEXTS[0]
 
 
+def test_the_mcp_verb_takes_the_admission_limits_its_refusals_name(
+    four_threads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nerve mcp`'s refusals name --max-request-tokens and --max-queued-tokens: the
+    executable's mcp takes them too, over the build's limits."""
+    pytest.importorskip("mcp")
+    served: list[object] = []
+    monkeypatch.setattr(
+        "nerve.mcp.server.run_mcp", lambda engine, settings: served.append(settings)
+    )
+    args = ["mcp", "--transport", "stdio", "--max-request-tokens", "40"]
+    assert main([*args, "--max-queued-tokens", "400"], model_dir=four_threads) == 0
+    limits = served[0].limits  # type: ignore[attr-defined]
+    assert (limits.max_request_tokens, limits.max_queued_tokens) == (40, 400)
+    assert main(["mcp", "--transport", "stdio"], model_dir=four_threads) == 0
+    assert served[1].limits.max_request_tokens == 16_384  # type: ignore[attr-defined]
+
+
 def test_threads_the_user_gives_are_still_checked(
     four_threads: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,12 @@ from .common import add_model_options, add_patterns_options, load_engine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS, add_session_options
+    from ..mcp.settings import (
+        DEFAULT_PORT,
+        TRANSPORTS,
+        add_admission_options,
+        add_session_options,
+    )
 
     p = sub.add_parser(
         "mcp",
@@ -36,27 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-client-batch-size", type=int, default=32, help="texts per call")
     p.add_argument("--max-input-chars", type=int, default=100_000, help="characters per text")
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per call")
-    # The admission limits of `nerve serve`, which the tools run through (their refusals name
-    # these flags): without them a text within --max-input-chars could be too much work to
-    # ever be tagged, with no way to raise the limit.
-    p.add_argument(
-        "--max-request-tokens",
-        type=int,
-        default=None,
-        help="model tokens of one call (default 16384)",
-    )
-    p.add_argument(
-        "--max-queued-tokens",
-        type=int,
-        default=None,
-        help="model tokens waiting for the model, all calls together (default 131072)",
-    )
-    p.add_argument(
-        "--max-concurrent-requests",
-        type=int,
-        default=None,
-        help="calls inside the server at once (default 512)",
-    )
+    add_admission_options(p)
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
     add_session_options(p)
     add_model_options(p)
@@ -75,17 +60,13 @@ def _check_extra() -> None:
 def run(args: argparse.Namespace) -> int:
     _check_extra()
     from ..mcp.server import run_mcp
-    from ..mcp.settings import McpSettings
+    from ..mcp.settings import McpSettings, admission_overrides
     from ..server.config import ServerConfig
     from ..transform import with_model_transform
 
     # stdout is the protocol channel on stdio: logs go to stderr, always.
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
-    admission = {
-        name: getattr(args, name)
-        for name in ("max_request_tokens", "max_queued_tokens", "max_concurrent_requests")
-        if getattr(args, name) is not None
-    }
+    admission = admission_overrides(args)
     limits = ServerConfig(
         max_batch_tokens=args.max_batch_tokens,
         max_client_batch_size=args.max_client_batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import __version__
 from ..errors import InvalidInput
@@ -61,3 +62,44 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_SESSION_IDLE_TIMEOUT,
         help=f"HTTP: seconds an unused session lives (default {DEFAULT_SESSION_IDLE_TIMEOUT:g})",
     )
+
+
+# The admission limits of `nerve serve` the tools run through; their refusals name these flags.
+ADMISSION_FLAGS = ("max_request_tokens", "max_queued_tokens", "max_concurrent_requests")
+
+
+def add_admission_options(p: argparse.ArgumentParser, *, from_build: bool = False) -> None:
+    """``--max-request-tokens``, ``--max-queued-tokens``, ``--max-concurrent-requests``;
+    shared by ``nerve mcp`` and the executable (``from_build``: unset values are the build's
+    limits). Without them a text within ``--max-input-chars`` could be too much work to ever
+    be tagged, with no way to raise the limit its refusal names."""
+    import dataclasses
+
+    from ..server.config import ServerConfig
+
+    serve_defaults = {f.name: f.default for f in dataclasses.fields(ServerConfig)}
+
+    def default(name: str) -> str:
+        return "default: the build's" if from_build else f"default {serve_defaults[name]}"
+
+    p.add_argument(
+        "--max-request-tokens",
+        type=int,
+        help=f"model tokens of one call ({default('max_request_tokens')})",
+    )
+    p.add_argument(
+        "--max-queued-tokens",
+        type=int,
+        help="model tokens waiting for the model, all calls together "
+        f"({default('max_queued_tokens')})",
+    )
+    p.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        help=f"calls inside the server at once ({default('max_concurrent_requests')})",
+    )
+
+
+def admission_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The admission flags given on the command line, as ``ServerConfig`` fields."""
+    return {n: getattr(args, n) for n in ADMISSION_FLAGS if getattr(args, n) is not None}

@@ -19,7 +19,12 @@ _LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig))
 
 
 def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  # type: ignore[type-arg]
-    from ..mcp.settings import DEFAULT_PORT, TRANSPORTS, add_session_options
+    from ..mcp.settings import (
+        DEFAULT_PORT,
+        TRANSPORTS,
+        add_admission_options,
+        add_session_options,
+    )
 
     p = sub.add_parser("mcp", help="serve the model as an MCP tool (Streamable HTTP or stdio)")
     p.add_argument("--transport", choices=TRANSPORTS, default="http", help="default http")
@@ -36,12 +41,13 @@ def add_parser(sub: argparse._SubParsersAction, model: EmbeddedModel) -> None:  
     p.add_argument("--threads", type=int, default=None, help="model threads")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
     add_session_options(p)
+    add_admission_options(p, from_build=True)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
     from ..mcp.server import run_mcp
-    from ..mcp.settings import McpSettings
+    from ..mcp.settings import McpSettings, admission_overrides
     from .embedded import build_threads
     from .engine import load_embedded
 
@@ -50,7 +56,7 @@ def run(args: argparse.Namespace, model: EmbeddedModel) -> int:
     defaults = {k: v for k, v in model.manifest.defaults.items() if k in _LIMIT_FIELDS}
     if "threads" in defaults and args.threads is None:
         defaults["threads"] = build_threads(model.manifest)  # lowered to this machine's CPUs
-    limits = ServerConfig(**defaults)
+    limits = ServerConfig(**{**defaults, **admission_overrides(args)})
     threads = args.threads if args.threads is not None else limits.threads
     engine = load_embedded(model.dir, threads=threads, max_batch_tokens=limits.max_batch_tokens)
     settings = McpSettings(
