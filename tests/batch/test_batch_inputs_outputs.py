@@ -227,3 +227,19 @@ def test_jsonl_parts_read_as_one_table_with_merged_schemas(
     schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
     table = ds.dataset(parts, schema=schema).to_table()
     assert table.column("extra").to_pylist() == [None] * 4 + [7] * 4
+
+
+def test_ignore_labels_the_model_cannot_produce_are_refused_before_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As nerve infer refuses them: the name would drop nothing, silently."""
+    (tmp_path / "in.jsonl").write_text('{"text": "Tim Cook visited Paris."}\n')
+    out = tmp_path / "out"
+    code, err = batch(
+        capsys, str(tmp_path / "in.jsonl"), "-o", str(out), "--ignore-labels", "PERSON"
+    )
+    assert code == 2 and "--ignore-labels: 'PERSON' matches no label of this model" in err
+    assert not out.exists()
+    code, err = batch(capsys, str(tmp_path / "in.jsonl"), "-o", str(out), "--ignore-labels", "PER")
+    assert code == 0, err
+    assert [e["label"] for e in read_parts(out)[0]["entities"]] == ["LOC"]

@@ -4,11 +4,15 @@ verify, write the manifest. All user errors surface before the first shard is ta
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..decode.ignore_names import check_ignore_names
 from ..engine.core import Engine, options_from
 from ..errors import InvalidInput
+from ..patterns import Patterns
+from ..types import DEFAULT_AGGREGATION
 from .fs import filesystem, is_uri
 from .job import JobSpec, Totals, finish, load_job_engine, pending_shards, prepare_output
 from .plan import plan_shards
@@ -57,14 +61,19 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
         check_resources(ray, placement.cpus_per_worker, placement.gpus_per_worker)
         from ..model.resolve import resolve_model
 
-        resolve_model(spec.load_args.get("model"), revision=spec.load_args.get("revision"))
-        if spec.patterns:
-            from ..patterns import Patterns
+        model_dir = resolve_model(
+            spec.load_args.get("model"), revision=spec.load_args.get("revision")
+        )
+        from ..model.spec import read_spec
+        from ..patterns.bundled import bundled_patterns
 
-            Patterns.from_jsonl(**spec.patterns)  # a bad file fails here, not in every actor
+        # A bad patterns file fails here, not in every actor.
+        rules = Patterns.from_jsonl(**spec.patterns) if spec.patterns else None
+        _check_ignore_names(spec, read_spec(model_dir).labels, rules or bundled_patterns(model_dir))
     else:
         # A model or patterns file that cannot load fails before any output.
         engine = load_job_engine(spec.load_args, spec.patterns)
+        _check_ignore_names(spec, engine.labels, engine.patterns)
     # Bad option values (a window under 3 or over the model's, a stride that leaves no
     # progress) fail before _job.json exists, so that the corrected command runs as new.
     options = options_from(spec.options)
@@ -94,3 +103,14 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
     totals.seconds = time.perf_counter() - started
     finish(spec, shards, totals, "ray" if ray is not None else "local")
     return totals
+
+
+def _check_ignore_names(spec: JobSpec, labels: Sequence[str], patterns: Patterns | None) -> None:
+    """An --ignore-labels name the model cannot produce is refused before any output, as
+    ``nerve infer`` refuses it (``nerve.decode.ignore_names``)."""
+    check_ignore_names(
+        spec.options.get("ignore_labels", ()),
+        labels,
+        [p.label for p in patterns.patterns] if patterns is not None else (),
+        str(spec.options.get("aggregation_strategy", DEFAULT_AGGREGATION.value)),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import InvalidInput
+from ..decode.ignore_names import check_ignore_names
 from ..io.formats import NOT_READ
 from ..types import DEFAULT_AGGREGATION, Aggregation
 
@@ -145,25 +145,15 @@ def ignored_labels(extra: str, *, keep_o: bool = False) -> list[str]:
 
 
 def check_ignored_labels(engine: Any, options: dict[str, Any]) -> None:
-    """Refuse a ``--ignore-labels`` name that no output of this model can carry under the
-    strategy asked (a typo, another model's label set, or ``B-PER`` with aggregation, which
-    like the pipeline compares names with the entities' types): it would drop nothing without
-    a word. The library and the server accept any name, as the pipeline does: a client may
-    send one list to many models."""
-    if options["aggregation_strategy"] == Aggregation.NONE.value:
-        # Sub-word tokens carry the model's tags; patterns are not applied to them.
-        names, kind = set(engine.labels), "tags with --aggregation none"
-    else:
-        names = {label.split("-", 1)[-1] for label in engine.labels}
-        if engine.patterns is not None:
-            names |= {p.label for p in engine.patterns.patterns}
-        kind = "entity types with aggregation (tag names such as B-PER apply to -a none)"
-    unknown = [x for x in options["ignore_labels"] if x not in names | set(IGNORED_BY_DEFAULT)]
-    if unknown:
-        raise InvalidInput(
-            f"--ignore-labels: {', '.join(map(repr, unknown))} matches no label of this "
-            f"model or its patterns; its {kind}: {', '.join(sorted(names - {'O'}))}"
-        )
+    """Refuse an ``--ignore-labels`` name no output of ``engine`` can carry
+    (``nerve.decode.ignore_names``)."""
+    patterns = engine.patterns.patterns if engine.patterns is not None else ()
+    check_ignore_names(
+        options["ignore_labels"],
+        engine.labels,
+        [p.label for p in patterns],
+        options["aggregation_strategy"],
+    )
 
 
 def decoding_options(args: argparse.Namespace) -> dict[str, Any]:
