@@ -22,7 +22,7 @@ from nerve.server.metrics import ServerMetrics
 from nerve.server.service import InferenceService
 from nerve.types import InferenceOptions
 
-from .cases import TEXTS
+from .cases import TEXTS, assert_json_close
 
 RunWindows = Callable[[list[WindowTokens]], list[np.ndarray]]
 
@@ -193,7 +193,10 @@ def test_small_requests_are_decoded_in_the_lane_on_every_device(
         got = asyncio.run(service.entities(TEXTS[:3], options))
     finally:
         service.close(5)
-    assert got == engine(list(TEXTS[:3]))  # the library's answers either way
+    # The library's answers either way; scores to float32 noise, since the lanes batch the
+    # texts otherwise than one engine call (a different batch shape moves the last bits).
+    want = engine(list(TEXTS[:3]))
+    assert_json_close([r.to_dict() for r in got], [r.to_dict() for r in want])
     assert decoded_in and all(name.startswith("nerve-model-lane-") for name in decoded_in), (
         decoded_in
     )
