@@ -37,6 +37,7 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
 
     def __init__(self) -> None:
         self.spans: list[tuple[bytes, bytes, bytes, str, int, int]] = []
+        self.routes: list[str] = []  # nerve.route of each request span, in arrival order
         self.lock = threading.Lock()
 
     def Export(  # noqa: N802 - fixed by the OTLP service
@@ -46,6 +47,9 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
             for resource in request.resource_spans:
                 for scope in resource.scope_spans:
                     for s in scope.spans:
+                        self.routes += [
+                            a.value.string_value for a in s.attributes if a.key == "nerve.route"
+                        ]
                         self.spans.append(
                             (
                                 s.trace_id,
@@ -95,8 +99,8 @@ def test_one_trace_per_request_with_stage_spans(model_dir: Path, tmp_path: Path)
             model_dir, log, "--enable-otel", "--otel-exporter-url", f"http://127.0.0.1:{port}"
         )
         try:
-            for text in TEXTS:
-                response = httpx.post(url + "/predict", json={"inputs": [text]}, timeout=30)
+            for text, route in zip(TEXTS, ("/predict", "/v1/entities"), strict=True):
+                response = httpx.post(url + route, json={"inputs": [text]}, timeout=30)
                 assert response.status_code == 200
             assert httpx.get(url + "/health").status_code == 200  # not an inference: no trace
         finally:
@@ -107,6 +111,8 @@ def test_one_trace_per_request_with_stage_spans(model_dir: Path, tmp_path: Path)
     for span in collector.spans:
         traces[span[0]].append(span)
     assert len(traces) == len(TEXTS), collector.spans
+    # The route each request came by (every request was "entities" before).
+    assert sorted(collector.routes) == ["/predict", "/v1/entities"]
     for spans in traces.values():
         roots = [s for s in spans if s[3] == "nerve.request"]
         assert len(roots) == 1
@@ -136,14 +142,45 @@ def test_unreachable_collector_is_a_warning_and_serving_goes_on(
     assert "Traceback" not in text
 
 
-def test_bad_exporter_url_is_refused(model_dir: Path) -> None:
+def test_an_unanswering_collector_does_not_hold_the_shutdown(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """The spans' flush retried a dead collector past --graceful-timeout (8.9 s for 5)."""
+    log = tmp_path / "serve.log"
+    dead = f"http://127.0.0.1:{free_port()}"
+    proc, url = start_serve(
+        model_dir, log, "--enable-otel", "--otel-exporter-url", dead, "--graceful-timeout", "2"
+    )
+    try:
+        for _ in range(40):
+            assert httpx.post(url + "/predict", json={"inputs": ["Paris"]}, timeout=30).is_success
+    finally:
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        took = time.monotonic() - started
+    assert code == 0, log.read_text()
+    assert took < 2 + 1.5, (took, log.read_text())
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("localhost:4317", "must be an http:// or https:// URL"),
+        ("http://localhost:99999", "Port out of range"),
+        ("http://localhost:abc", "Port could not be cast"),
+        ("http://[::1", "Invalid IPv6 URL"),
+    ],
+)
+def test_bad_exporter_url_is_refused(model_dir: Path, url: str, problem: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "nerve.cli.main", "serve", "--model", str(model_dir)]
-        + ["--enable-otel", "--otel-exporter-url", "localhost:4317", "--http-port", "0"],
+        + ["--enable-otel", "--otel-exporter-url", url, "--http-port", "0"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 2
-    assert "--otel-exporter-url 'localhost:4317' must be an http:// or https:// URL" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert f"--otel-exporter-url {url!r} must be an http:// or https:// URL" in done.stderr
+    assert problem in done.stderr and "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ stdout belongs to the protocol on stdio: nothing here prints, logs go to stderr.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -38,11 +39,20 @@ def create_server(service: InferenceService, settings: McpSettings) -> Any:
         f"Labels: {', '.join(service.labels)}.",
         log_level="WARNING",
     )
-    tool = make_tool(service.entities, service.model_id, settings.aggregation, ToolError)
+    # Each tool's calls are traced under its own name (``nerve.route``).
+    tool = make_tool(
+        functools.partial(service.entities, route=f"mcp:{TOOL_NAME}"),
+        service.model_id,
+        settings.aggregation,
+        ToolError,
+    )
     server.add_tool(tool, name=TOOL_NAME, description=DESCRIPTION, structured_output=True)
     # encoderfile's own tool, for agents written against an encoderfile.
     encoder = make_run_encoder(
-        service.entities, service.model_id, service.engine.vocabulary_piece, ToolError
+        functools.partial(service.entities, route=f"mcp:{RUN_ENCODER}"),
+        service.model_id,
+        service.engine.vocabulary_piece,
+        ToolError,
     )
     server.add_tool(
         encoder, name=RUN_ENCODER, description=RUN_ENCODER_DESCRIPTION, structured_output=True

@@ -63,7 +63,7 @@ class TokenClassificationServicer(
     ) -> token_classification_pb2.TokenClassificationResponse:
         service = self._service
         texts = check_predict_texts(list(request.inputs))
-        results = await service.entities(texts, PREDICT_OPTIONS)
+        results = await service.entities(texts, PREDICT_OPTIONS, "grpc:Predict")
         rows = await service.offload(
             lambda: [token_rows(r, service.engine.vocabulary_piece) for r in results]
         )

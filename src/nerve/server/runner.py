@@ -280,7 +280,7 @@ async def run(config: ServerConfig, engine: Engine, stop: asyncio.Event | None =
             await _shutdown(deadline, service, http, http_task, grpc_transport)
             # Whatever is left in the worker was aborted; wait at most for its running batch.
             await asyncio.to_thread(service.close, max(0.1, deadline.left()))
-            await asyncio.to_thread(tracer.shutdown)
+            await asyncio.to_thread(tracer.shutdown, max(0.1, deadline.left()))
     log.info("stopped")
 
 

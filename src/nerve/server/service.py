@@ -150,17 +150,22 @@ class InferenceService:
         return self.engine.labels
 
     # -- inference -------------------------------------------------------------------------
-    async def entities(self, texts: Sequence[str], options: InferenceOptions) -> list[TextResult]:
-        """Entities of each text (any aggregation strategy, options as the engine takes them)."""
+    async def entities(
+        self, texts: Sequence[str], options: InferenceOptions, route: str = "entities"
+    ) -> list[TextResult]:
+        """Entities of each text (any aggregation strategy, options as the engine takes them).
+        ``route``: what the caller serves (``/predict``, ``grpc:Predict``), for the trace."""
         chars = self._check_inputs(texts)
-        return await self._run(texts, self._effective(options), False, self._decode_texts, chars)
+        options = self._effective(options)
+        return await self._run(texts, options, False, self._decode_texts, chars, route)
 
     async def words(
-        self, sentences: Sequence[Sequence[str]], options: InferenceOptions
+        self, sentences: Sequence[Sequence[str]], options: InferenceOptions, route: str = "words"
     ) -> list[WordLabels]:
         """One label per word of pre-split input."""
         chars = self._check_inputs([" ".join(words) for words in sentences])
-        return await self._run(sentences, self._effective(options), True, self._decode_words, chars)
+        options = self._effective(options)
+        return await self._run(sentences, options, True, self._decode_words, chars, route)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU work (rendering big responses) off the event loop."""
@@ -204,6 +209,7 @@ class InferenceService:
         presplit: bool,
         decode: Decoder[T],
         chars: int,
+        route: str,
     ) -> list[T]:
         self._admission.enter()
         self.metrics.in_flight.inc()
@@ -219,7 +225,7 @@ class InferenceService:
             timeout = CancelTrigger()
             timer = asyncio.get_running_loop().call_later(self.config.request_timeout, timeout.fire)
             try:
-                with self.tracer.request("words" if presplit else "entities", len(inputs)) as trace:
+                with self.tracer.request(route, len(inputs)) as trace:
                     inline = chars <= INLINE_CHARS
                     return await self._pipeline(
                         inputs, options, presplit, decode, trace, inline, setting, chars

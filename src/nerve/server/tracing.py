@@ -6,7 +6,8 @@ Hook points, one call each so the transports and scheduler can change around the
 ``request_tracer(config)`` where the service is created (the runner), ``tracer.request(...)``
 around one request's pipeline and ``trace.stage(name, start_ns, end_ns)`` wherever a stage's
 time is known (the service already measures each stage for ``/metrics``), and
-``tracer.shutdown()`` after the transports stop (flushes what is left).
+``tracer.shutdown(timeout)`` after the transports stop (flushes what is left, within the
+graceful timeout).
 
 An unreachable collector is a warning at start; serving goes on and the SDK drops what it
 cannot send (it logs each failed export).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -58,7 +60,7 @@ class RequestTracer:
     def request(self, route: str, n_inputs: int) -> contextlib.AbstractContextManager[RequestTrace]:
         return _NO_TRACE
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float) -> None:
         pass
 
 
@@ -98,8 +100,20 @@ class OtelTracer(RequestTracer):
         finally:
             span.end()
 
-    def shutdown(self) -> None:
-        self._provider.shutdown()  # flushes the spans still queued
+    def shutdown(self, timeout: float) -> None:
+        """Flush the spans still queued, for at most ``timeout`` seconds: the exporter retries
+        a collector that does not answer for longer than that, and the server must still exit
+        within --graceful-timeout. What is not sent by then is lost (and said so)."""
+        flush = threading.Thread(
+            target=self._provider.shutdown, name="nerve-otel-shutdown", daemon=True
+        )
+        flush.start()
+        flush.join(timeout)
+        if flush.is_alive():
+            log.warning(
+                "OpenTelemetry: the spans still queued were not all exported within the "
+                "graceful timeout (--graceful-timeout); the collector did not take them"
+            )
 
 
 def now_ns() -> int:
@@ -121,7 +135,11 @@ def request_tracer(config: ServerConfig, service_name: str) -> RequestTracer:
         ) from None
     url = config.otel_exporter_url or DEFAULT_OTLP_URL
     host, port, insecure = _endpoint(url)
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    # Shut down by the server within its graceful timeout, not by an exit hook that would wait
+    # on an unanswering collector after it.
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}), shutdown_on_exit=False
+    )
     exporter = OTLPSpanExporter(endpoint=url, insecure=insecure, timeout=_EXPORT_TIMEOUT_S)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     if not _reachable(host, port):
@@ -135,13 +153,17 @@ def request_tracer(config: ServerConfig, service_name: str) -> RequestTracer:
 
 
 def _endpoint(url: str) -> tuple[str, int, bool]:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    problem = "must be an http:// or https:// URL of an OTLP/gRPC collector"
+    try:
+        parsed = urlparse(url)
+        port = parsed.port  # raises for a port out of range or not a number
+    except ValueError as exc:  # also a broken IPv6 literal
         raise InvalidInput(
-            f"--otel-exporter-url {url!r} must be an http:// or https:// URL of an OTLP/gRPC "
-            "collector, e.g. http://localhost:4317"
-        )
-    return parsed.hostname, parsed.port or 4317, parsed.scheme == "http"
+            f"--otel-exporter-url {url!r} {problem} ({exc}), e.g. http://localhost:4317"
+        ) from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidInput(f"--otel-exporter-url {url!r} {problem}, e.g. http://localhost:4317")
+    return parsed.hostname, port or 4317, parsed.scheme == "http"
 
 
 def _reachable(host: str, port: int) -> bool:

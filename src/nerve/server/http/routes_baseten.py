@@ -10,7 +10,9 @@ from .io import Call, is_large
 async def predict_tokens(call: Call) -> Answer:
     service = call.service
     req = parse_predict_tokens(await call.json())
-    results = await call.unless_disconnected(service.entities(req.texts, req.options))
+    results = await call.unless_disconnected(
+        service.entities(req.texts, req.options, "/predict_tokens")
+    )
     n_items = sum(len(r.entities) for r in results)
     return await call.json_answer(
         lambda: render_predict_tokens(results, service.labels, req.options.raw_scores),

@@ -14,7 +14,9 @@ from .io import Call, service_of
 async def predict(call: Call) -> Answer:
     service = call.service
     req = parse_predict(await call.json())
-    results = await call.unless_disconnected(service.entities(req.texts, PREDICT_OPTIONS))
+    results = await call.unless_disconnected(
+        service.entities(req.texts, PREDICT_OPTIONS, "/predict")
+    )
     # One row per sub-word with a probability per label: always worth rendering off the loop.
     return await call.json_answer(
         lambda: predict_json(

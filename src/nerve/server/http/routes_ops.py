@@ -18,13 +18,17 @@ async def entities(call: Call) -> Answer:
     service = call.service
     req = parse_entities(await call.json())
     if req.words is not None:
-        labelled = await call.unless_disconnected(service.words(req.words, req.options))
+        labelled = await call.unless_disconnected(
+            service.words(req.words, req.options, "/v1/entities")
+        )
         n_words = sum(len(r.words) for r in labelled)
         return await call.json_answer(
             lambda: render_words(labelled, service.model_id), large=is_large(n_words)
         )
     assert req.texts is not None  # parse_entities sets exactly one of words / texts
-    results = await call.unless_disconnected(service.entities(req.texts, req.options))
+    results = await call.unless_disconnected(
+        service.entities(req.texts, req.options, "/v1/entities")
+    )
     n_items = sum(len(r.entities) for r in results)
     return await call.json_answer(
         lambda: render_entities(results, req.format, service.model_id),
