@@ -89,6 +89,17 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
             {"NERVE_MAX_REQUEST_TOKENS": "5000", "NERVE_MAX_QUEUED_TOKENS": "4000"},
             "--max-request-tokens .5000. must not exceed --max-queued-tokens .4000.",
         ),
+        # A traceback from logging.basicConfig before; the flag's choices now.
+        ({"NERVE_LOG_LEVEL": "verbose"}, "--log-level must be one of debug, info, .*'verbose'"),
+        ({"NERVE_LOG_LEVEL": ""}, "--log-level must be one of .* got ''"),
+        # An empty variable turned authentication off without a word.
+        ({"NERVE_API_KEY": ""}, "--api-key .NERVE_API_KEY. must not be empty"),
+        # Keys no client can send: header parsers trim the ends; headers carry ASCII.
+        ({"NERVE_API_KEY": " ab cd "}, "--api-key .* visible ASCII characters without spaces"),
+        ({"NERVE_API_KEY": "clé"}, "--api-key .* visible ASCII characters without spaces"),
+        ({"NERVE_BACKEND": "foo"}, "--backend must be one of auto, torch, onnx, got 'foo'"),
+        ({"NERVE_CORS_ORIGINS": "https://app.example/"}, "--cors-origins takes origins .*/'"),
+        ({"NERVE_CORS_ORIGINS": "app.example"}, "--cors-origins takes origins .*'app.example'"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -180,3 +191,19 @@ def test_allowed_hosts_takes_every_form_of_a_host_header() -> None:
     names = "ner.internal, NER.internal:8080, 10.0.0.5, 10.0.0.5:80, [::1], [fe80::1]:9000, *, a_b"
     config = resolve_config(flags(), {"NERVE_ALLOWED_HOSTS": names})
     assert len(config.allowed_hosts) == 8
+
+
+def test_a_log_level_variable_takes_any_case_and_origins_their_forms() -> None:
+    assert resolve_config(flags(), {"NERVE_LOG_LEVEL": "DEBUG"}).log_level == "debug"
+    origins = "https://app.example, http://localhost:3000,http://[::1]:8080,*"
+    assert resolve_config(flags(), {"NERVE_CORS_ORIGINS": origins}).cors_origins == (
+        "https://app.example",
+        "http://localhost:3000",
+        "http://[::1]:8080",
+        "*",
+    )
+
+
+def test_an_empty_model_id_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="--model-id must not be empty"):
+        resolve_config(flags("--model-id", ""), {})

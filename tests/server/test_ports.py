@@ -40,3 +40,13 @@ def test_a_free_port_and_port_zero_pass() -> None:
         port = probe.getsockname()[1]
     ensure_free("127.0.0.1", port, "HTTP", "--host", "--http-port")
     ensure_free("127.0.0.1", 0, "HTTP", "--host", "--http-port")
+
+
+@pytest.mark.parametrize("port", [0, 18182])
+def test_a_name_that_does_not_resolve_names_the_host_flag(port: int) -> None:
+    """gRPC's C core logged a raw add_port.cc line and a bind failure naming no flag."""
+    with pytest.raises(ListenError) as refused:
+        ensure_free("nosuchhost.invalid", port, "gRPC", "--grpc-host", "--grpc-port")
+    message = str(refused.value)
+    assert message.startswith(f"cannot listen for gRPC on nosuchhost.invalid:{port}: the name")
+    assert "does not resolve" in message and message.endswith("check --grpc-host")

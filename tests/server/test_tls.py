@@ -121,6 +121,9 @@ def test_https_and_grpc_over_tls(model_dir: Path, engine: Engine, tmp_path: Path
                 tc.TokenClassificationRequest(inputs=[TEXT]), timeout=10
             )
         assert "HTTP on https://" in log.read_text() and "gRPC (TLS)" in log.read_text()
+        # gRPC's C core logged the plaintext client's failed handshake as a raw INFO line,
+        # whatever --log-level said.
+        assert "ssl_transport_security" not in log.read_text()
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, log.read_text()
@@ -133,6 +136,8 @@ def test_https_and_grpc_over_tls(model_dir: Path, engine: Engine, tmp_path: Path
         ("missing", "No such file or directory"),
         ("half", "TLS needs both --cert-file and --key-file"),
         ("garbage", "are not a usable PEM certificate and private key"),
+        # OpenSSL asked for a passphrase on the terminal and waited, or said "invalid argument".
+        ("encrypted", "is encrypted (it needs a passphrase)"),
     ],
 )
 def test_bad_tls_files_are_one_clear_error(
@@ -142,11 +147,14 @@ def test_bad_tls_files_are_one_clear_error(
     _, other_key = self_signed(tmp_path, "b")
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not pem")
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(_encrypted(tmp_path / "a.key"))
     args = {
         "mismatch": ["--cert-file", str(cert), "--key-file", str(other_key)],
         "missing": ["--cert-file", str(tmp_path / "none.crt"), "--key-file", str(other_key)],
         "half": ["--cert-file", str(cert)],
         "garbage": ["--cert-file", str(garbage), "--key-file", str(garbage)],
+        "encrypted": ["--cert-file", str(cert), "--key-file", str(encrypted)],
     }[which]
     done = subprocess.run(
         serve_command(model_dir, "--http-port", str(free_port()), *args),
@@ -158,3 +166,15 @@ def test_bad_tls_files_are_one_clear_error(
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _encrypted(key_path: Path) -> bytes:
+    """``key_path``'s key under a passphrase."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )

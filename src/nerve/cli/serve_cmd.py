@@ -97,10 +97,14 @@ def _check_extra() -> None:
 def run(args: argparse.Namespace) -> int:
     _check_extra()
     from ..server.config import resolve_config
-    from ..server.runner import serve
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     config = resolve_config(flags, os.environ)
+    # gRPC's C core logs on its own (a TLS handshake a plaintext client fails is an INFO
+    # line); it reads its level once, when grpc is first imported (by the runner, below).
+    os.environ.setdefault("GRPC_VERBOSITY", "INFO" if config.log_level == "debug" else "ERROR")
+    from ..server.runner import serve
+
     logging.basicConfig(
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

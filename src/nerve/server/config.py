@@ -136,8 +136,28 @@ class ServerConfig:
                     f"--allowed-hosts takes host names such as ner.internal, "
                     f"ner.internal:8080 or [::1], got {name!r}"
                 )
-        if self.api_key is not None and not self.api_key.strip():
-            raise InvalidInput("--api-key must not be empty")
+        if self.api_key is not None:
+            _check_api_key(self.api_key)
+        if self.model_id is not None and not self.model_id.strip():
+            raise InvalidInput("--model-id must not be empty (leave it out for the model's name)")
+        if self.log_level not in LOG_LEVELS:
+            raise InvalidInput(
+                f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
+            )
+        from ..loader import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise InvalidInput(
+                f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
+        for origin in self.cors_origins:
+            # Browsers send an Origin as scheme://host[:port], nothing after: an origin given
+            # with a path or a trailing slash, or without its scheme, would match no request.
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise InvalidInput(
+                    "--cors-origins takes origins such as https://app.example or "
+                    f"http://localhost:3000 (no path, no trailing slash), got {origin!r}"
+                )
         if (self.cert_file is None) != (self.key_file is None):
             raise InvalidInput("TLS needs both --cert-file and --key-file")
         from ..patterns import OVERLAP_POLICIES
@@ -152,6 +172,25 @@ class ServerConfig:
     def grpc_address(self) -> str:
         """The address gRPC binds: ``grpc_host``, or ``host`` when that is not set."""
         return self.grpc_host or self.host
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# An Origin header's form: scheme "://" host [":" port].
+_ORIGIN = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def _check_api_key(key: str) -> None:
+    """A key clients can send: HTTP header values and gRPC metadata carry visible ASCII, and
+    header parsers trim the ends, so a key with spaces or other characters could never match."""
+    if not key.strip():
+        raise InvalidInput("--api-key (NERVE_API_KEY) must not be empty")
+    if not all("!" <= c <= "~" for c in key):
+        raise InvalidInput(
+            "--api-key (NERVE_API_KEY) must be visible ASCII characters without spaces: "
+            "clients send it in an HTTP header or gRPC metadata, which carry nothing else"
+        )
 
 
 # What --allowed-hosts accepts: a name or IPv4 address with an optional port, or a bracketed
@@ -209,7 +248,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "grpc_port": int,
     "disable_http": _parse_bool,
     "disable_grpc": _parse_bool,
-    "api_key": _optional_str,
+    "api_key": str,  # an empty value is refused, never taken as "no key"
     "backend": str,
     "onnx_file": _optional_str,
     "device": str,
@@ -230,7 +269,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "body_timeout": float,
     "keep_alive_timeout": float,
     "strict_length": _parse_bool,
-    "log_level": str,
+    "log_level": str.lower,  # as the flag's choices
     "access_log": _parse_bool,
     "cert_file": _optional_str,
     "key_file": _optional_str,

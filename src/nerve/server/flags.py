@@ -98,7 +98,7 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
         "--with-arena-allocator",
         action="store_const",
         const=True,
-        help="use ONNX Runtime's CPU memory arena (default off)",
+        help="turn ONNX Runtime's CPU memory arena on explicitly (default: ONNX Runtime's, on)",
     )
     p.add_argument("--device-id", type=int, help="device of the execution provider (default 0)")
 

@@ -13,16 +13,22 @@ from .errors import ListenError
 
 def ensure_free(host: str, port: int, transport: str, host_flag: str, port_flag: str) -> None:
     """Raise ``ListenError`` when ``host:port`` cannot be bound: taken, not an address of this
-    machine, or privileged (port 0, any free port, always passes; a name that does not
-    resolve is left to the server to report). ``host_flag`` / ``port_flag``: the flags that
-    set them, named in the advice."""
-    if port == 0:
-        return
+    machine, a name that does not resolve, or privileged (port 0, any free port, passes once
+    the name resolves). ``host_flag`` / ``port_flag``: the flags that set them, named in the
+    advice."""
     try:
         addresses = socket.getaddrinfo(
             host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
+    except socket.gaierror as exc:
+        # gRPC's C core would log a raw "add_port.cc" line and a bind failure naming no flag.
+        raise ListenError(
+            f"cannot listen for {transport} on {host}:{port}: the name {host!r} does not "
+            f"resolve ({exc.strerror}); check {host_flag}"
+        ) from None
     except OSError:
+        return
+    if port == 0:
         return
     for family, kind, proto, _, address in addresses:
         with contextlib.closing(socket.socket(family, kind, proto)) as probe:

@@ -32,7 +32,15 @@ def check_tls(config: ServerConfig) -> TlsFiles | None:
     key = _read(config.key_file, "--key-file")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        context.load_cert_chain(config.cert_file, config.key_file)
+        # With no password callback OpenSSL asks for a passphrase on the terminal (and
+        # waits), or fails with "invalid argument" without one.
+        context.load_cert_chain(config.cert_file, config.key_file, password=_no_passphrase)
+    except _EncryptedKey:
+        raise InvalidInput(
+            f"--key-file {config.key_file} is encrypted (it needs a passphrase), which the "
+            "server cannot ask for; give it an unencrypted key, e.g. "
+            f"`openssl pkey -in {config.key_file} -out key.pem`"
+        ) from None
     except ssl.SSLError as exc:
         if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
             raise InvalidInput(
@@ -44,6 +52,14 @@ def check_tls(config: ServerConfig) -> TlsFiles | None:
             f"PEM certificate and private key: {exc.reason or exc}"
         ) from None
     return TlsFiles(cert, key)
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_passphrase() -> bytes:
+    raise _EncryptedKey
 
 
 def _read(path: str, flag: str) -> bytes:
