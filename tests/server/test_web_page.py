@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import urllib.parse
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .procs import ServerProcess
+from .procs import ServerProcess, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # An emoji before entities: the page must map code-point offsets onto UTF-16 strings.
@@ -58,10 +59,8 @@ class Marks(HTMLParser):
             self._text += data
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
-@pytest.mark.parametrize("strategy", ["simple", "none"])
-def test_headless_chromium_shows_highlighted_entities(server: ServerProcess, strategy: str) -> None:
-    query = urllib.parse.urlencode({"text": TEXT, "strategy": strategy})
+def rendered(url: str) -> str:
+    """The page's DOM once headless Chromium has run its script."""
     done = subprocess.run(
         [
             str(CHROMIUM),
@@ -71,15 +70,31 @@ def test_headless_chromium_shows_highlighted_entities(server: ServerProcess, str
             "--disable-dev-shm-usage",
             "--virtual-time-budget=15000",  # let the page's fetch and rendering finish
             "--dump-dom",
-            f"{server.url}/?{query}",
+            url,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def status_of(dom: str) -> tuple[str, str]:
+    """The status line's class and text."""
+    found = re.search(r'<div id="status"([^>]*)>(.*?)</div>', dom, re.S)
+    assert found, dom[-2000:]
+    kind = re.search(r'class="(\w*)"', found.group(1))
+    return (kind.group(1) if kind else ""), html.unescape(found.group(2))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+@pytest.mark.parametrize("strategy", ["simple", "none"])
+def test_headless_chromium_shows_highlighted_entities(server: ServerProcess, strategy: str) -> None:
+    query = urllib.parse.urlencode({"text": TEXT, "strategy": strategy})
+    dom = rendered(f"{server.url}/?{query}")
     parser = Marks()
-    parser.feed(done.stdout)
+    parser.feed(dom)
 
     api = httpx.post(
         server.url + "/v1/entities",
@@ -89,4 +104,29 @@ def test_headless_chromium_shows_highlighted_entities(server: ServerProcess, str
     want = [(e["label"], e["text"]) for e in api["results"][0]["entities"]]
     assert want, "the tiny model found nothing to highlight"
     assert parser.marks == want
-    assert 'data-state="done"' in done.stdout
+    assert 'data-state="done"' in dom
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+def test_a_link_with_an_unknown_strategy_says_so_and_sends_nothing(server: ServerProcess) -> None:
+    """The select went blank and the server answered about an empty strategy ''."""
+    dom = rendered(f"{server.url}/?" + urllib.parse.urlencode({"text": TEXT, "strategy": "bogus"}))
+    kind, message = status_of(dom)
+    assert kind == "error"
+    assert message.startswith("the link's strategy 'bogus' is not one of word, none, simple")
+    assert "<mark" not in dom and 'data-state="done"' not in dom
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+def test_a_refused_text_shows_the_servers_message_and_no_entities(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    server = start_server(model_dir, tmp_path, "--threads", "1", "--max-input-chars", "20")
+    try:
+        dom = rendered(f"{server.url}/?" + urllib.parse.urlencode({"text": TEXT}))
+    finally:
+        server.stop()
+    kind, message = status_of(dom)
+    assert kind == "error"
+    assert message == f"413 input 0 has {len(TEXT)} characters; the limit is 20 (--max-input-chars)"
+    assert "<mark" not in dom
