@@ -51,6 +51,25 @@ def test_a_dangling_i_becomes_b_and_o_rows_are_o() -> None:
     assert tags(TextResult(text, rows)) == ["O", "B-LOC", "B-PER"]
 
 
+def test_a_type_with_a_hyphen_and_io_tags_are_read_as_the_pipeline_reads_them() -> None:
+    """rpartition("-") read B-DATE-TIME as prefix B-DATE, type TIME; and IO tags (no prefix)
+    never continued."""
+    text = "Meeting on Monday morning"
+    rows = (
+        row(text, "on", "B-DATE-TIME", 1),
+        row(text, "Monday", "I-DATE-TIME", 2),
+        row(text, "morning", "I-DATE-TIME", 3),
+    )
+    assert tags(TextResult(text, rows)) == ["O", "B-DATE-TIME", "I-DATE-TIME", "I-DATE-TIME"]
+    io_rows = (
+        row(text, "Meeting", "DATE", 1),
+        row(text, "on", "DATE", 2),
+        row(text, "Monday", "TIME", 3),
+        row(text, "morning", "TIME", 4),
+    )
+    assert tags(TextResult(text, io_rows)) == ["B-DATE", "I-DATE", "B-TIME", "I-TIME"]
+
+
 def test_aggregated_entities_get_b_then_i() -> None:
     text = "Tim Cook visited San Francisco ."
     entities = (span(text, "Tim Cook", "PER"), span(text, "San Francisco", "LOC"))

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..decode.tokens import split_tag
 from ..types import TextResult
 from .palette import label_colour
 
@@ -61,11 +62,13 @@ def to_conll(result: TextResult) -> str:
         if hit is None:
             tag, prev_type = "O", None
         elif hit.index is not None:  # a token row: the model's tag
-            prefix, _, kind = hit.label.rpartition("-")
             if hit.label == "O":
                 tag, prev_type = "O", None
             else:
-                inside = hit is prev_entity or (prefix == "I" and kind == prev_type)
+                # As the pipeline reads a tag: only a leading B-/I- is a prefix (a type may
+                # hold "-", as DATE-TIME does), and a tag without one (IO labels) continues.
+                begins, kind = split_tag(hit.label)
+                inside = hit is prev_entity or (not begins and kind == prev_type)
                 tag, prev_type = ("I-" if inside else "B-") + kind, kind
         else:
             tag = ("I-" if hit is prev_entity else "B-") + hit.label
