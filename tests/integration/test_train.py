@@ -139,6 +139,20 @@ def test_second_stage_keeps_the_head_and_labels_every_piece(trained: Path, tmp_p
     assert np.abs(first - second).max() < 1e-3  # a fresh head would change every logit
 
 
+def test_a_max_length_past_the_bases_positions_is_refused_before_training(
+    tiny_model_dir: Any, tmp_path: Path
+) -> None:
+    """It ran into an IndexError in the embeddings (the tiny BERT has 64 positions)."""
+    from nerve.errors import InvalidInput
+
+    base = tiny_model_dir("bert")
+    limit = json.loads((base / "config.json").read_text())["max_position_embeddings"]
+    cfg = _config(base, tmp_path / "x", max_length=limit + 1, max_steps=1)
+    with pytest.raises(InvalidInput, match=f"--max-length {limit + 1} is longer than the base"):
+        train(cfg, progress=False, log=lambda _: None)
+    assert not (tmp_path / "x").exists()
+
+
 def test_keep_head_refuses_a_base_with_other_labels(tiny_model_dir: Any, tmp_path: Path) -> None:
     from nerve.errors import ModelLoadError
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,10 +108,8 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _base_encoder(
-    base: Path, labels: Sequence[str], dropout: float, keep_head: bool = False
-) -> TokenClassifier:
-    num_labels = len(labels)
+def _base_family(base: Path) -> tuple[dict[str, Any], str]:
+    """The base's config.json and encoder family, refused when nerve cannot fine-tune it."""
     config = read_json(base / "config.json")
     model_type = str(config.get("model_type"))
     arch = MODEL_TYPE_TO_ARCH.get(model_type)
@@ -125,6 +124,27 @@ def _base_encoder(
             f"{base}: model_type {model_type!r} runs in nerve but cannot be fine-tuned by it; "
             f"nerve train supports {', '.join(TRAINABLE_FAMILIES)} encoders"
         )
+    return config, family
+
+
+def _check_length(base: Path, max_length: int) -> None:
+    """--max-length within the base's position table: past it the encoder indexes beyond
+    its position embeddings (a traceback mid-training), and the trained model's
+    tokenizer_config.json would promise windows the model cannot run."""
+    config, family = _base_family(base)
+    limit = encoder_config(config, family, 1).max_tokens
+    if max_length > limit:
+        raise InvalidInput(
+            f"--max-length {max_length} is longer than the base model can read: {limit} "
+            f"tokens ({base}/config.json max_position_embeddings); give at most {limit}"
+        )
+
+
+def _base_encoder(
+    base: Path, labels: Sequence[str], dropout: float, keep_head: bool = False
+) -> TokenClassifier:
+    num_labels = len(labels)
+    config, family = _base_family(base)
     cfg = encoder_config(config, family, num_labels)
     if keep_head:
         id2label = config.get("id2label") or {}
@@ -228,6 +248,7 @@ def train(
     check_device(cfg.device)
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise InvalidInput(f"--device {cfg.device}: CUDA is not available to this torch")
+    _check_length(cfg.base, cfg.max_length)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = torch.device(cfg.device)
