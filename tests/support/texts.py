@@ -18,6 +18,9 @@ TRICKY_TEXTS = [
     "Tabs\tand\nnewlines\r\nmixed in.",
     "U.S.A. vs. U.K. at the U.N. in N.Y.C.",
     "x" * 40 + " very long unknown word",
+    # Special tokens written in the text: RoBERTa numbers positions from the ids, so a literal
+    # "<pad>" must not count (the pipeline's answer changed from it on).
+    "Hello <pad> world in Paris, [PAD] and <s> with </s> [CLS] too.",
 ]
 
 # Longer than the tiny models' 64-token window: exercises windows with stride.

@@ -61,9 +61,11 @@ class Embeddings(nn.Module):
     ) -> torch.Tensor:
         # input_ids, attention_mask, token_type_ids: [batch, seq]
         if self.cfg.family == "roberta":
-            # RoBERTa numbers real tokens from pad_id + 1 and gives padding the pad position.
-            mask = attention_mask.to(torch.long)
-            positions = torch.cumsum(mask, dim=1) * mask + self.cfg.pad_token_id
+            # RoBERTa numbers tokens other than the pad token from pad_id + 1 and gives the
+            # pad token the pad position, as transformers does (from the ids, not the mask: a
+            # literal "<pad>" in the text is not counted either).
+            real = input_ids.ne(self.cfg.pad_token_id).to(torch.long)
+            positions = torch.cumsum(real, dim=1) * real + self.cfg.pad_token_id
         else:
             positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
         x = self.word(input_ids) + self.position(positions)

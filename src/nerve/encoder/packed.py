@@ -31,6 +31,18 @@ def _seq_index(cu: torch.Tensor, total: int) -> tuple[torch.Tensor, torch.Tensor
     return seq, pos
 
 
+def _roberta_positions(
+    ids: torch.Tensor, cu: torch.Tensor, seq: torch.Tensor, pad: int
+) -> torch.Tensor:
+    """RoBERTa's positions, as the padded path numbers them: within each sequence, the
+    tokens other than the pad token count from pad + 1, a pad token (a literal "<pad>" in the
+    text) takes the pad position. Fixed shapes only: a CUDA graph can replay it."""
+    real = ids.ne(pad).to(torch.long)  # [T]
+    counted = torch.cumsum(real, 0)  # [T] real tokens up to each token, all sequences
+    before = torch.cat([counted.new_zeros(1), counted])[cu[:-1].long()]  # [n] before each
+    return (counted - before[seq]) * real + pad
+
+
 def _flash_ok(q: torch.Tensor) -> bool:
     return (
         q.is_cuda
@@ -96,8 +108,11 @@ def forward_packed(
     data), so ``nerve.backends.cuda_graphs`` fills them on the host."""
     emb = model.embeddings
     seq, pos = index if index is not None else _seq_index(cu, ids.numel())
-    # RoBERTa numbers positions from pad_id + 1 (its position_offset); BERT from 0.
-    x = emb.word(ids) + emb.position(pos + model.cfg.position_offset)
+    if model.cfg.family == "roberta":
+        positions = _roberta_positions(ids, cu, seq, model.cfg.pad_token_id)
+    else:
+        positions = pos  # BERT numbers positions from 0
+    x = emb.word(ids) + emb.position(positions)
     if emb.token_type is not None:
         x = x + emb.token_type.weight[0]
     x = emb.finish(x)
