@@ -101,6 +101,34 @@ FAMILY_CONFIGS: dict[str, tuple[str, dict[str, Any], int]] = {
         },
         64,
     ),
+    # No position table (relative positions only, rotary positions) and a tokenizer limit far
+    # past max_position_embeddings: the pipeline windows at the tokenizer's limit, and so must
+    # nerve (it capped the window at the 64 positions the model never looks up).
+    "deberta-v3-long": (
+        "deberta-v2",
+        {
+            "num_hidden_layers": 2,
+            "relative_attention": True,
+            "position_biased_input": False,
+            "position_buckets": 8,
+            "max_relative_positions": 64,
+            "share_att_key": True,
+            "pos_att_type": "p2c|c2p",
+            "norm_rel_ebd": "layer_norm",
+            "max_position_embeddings": 64,
+        },
+        4096,
+    ),
+    "modernbert-table-64-long": (
+        "modernbert",
+        {
+            "num_hidden_layers": 3,
+            "global_attn_every_n_layers": 3,
+            "local_attention": 16,
+            "max_position_embeddings": 64,
+        },
+        4096,
+    ),
     # The model's own 8,192-token window (texts of thousands of tokens in one window).
     "modernbert-long": (
         "modernbert",

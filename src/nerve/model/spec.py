@@ -75,6 +75,17 @@ class EncoderConfig:
         """Longest sequence (specials included) the position table can address."""
         return self.max_positions - self.position_offset
 
+    @property
+    def has_position_table(self) -> bool:
+        """Whether positions are looked up in a table of ``max_positions`` rows. ModernBERT
+        (rotary positions) and DeBERTa without ``position_biased_input`` (relative positions
+        only) have none: any length runs, and the tokenizer's limit is their window."""
+        if self.family == "modernbert":
+            return False
+        if self.family == "deberta-v2":
+            return bool(getattr(self.variant, "position_biased_input", True))
+        return True
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -317,6 +328,9 @@ def read_spec(model_dir: Path) -> ModelSpec:
     limit = enc.max_tokens
     tok_limit = tokenizer_max_length(model_dir)
     max_length = min(limit, tok_limit) if tok_limit else limit
+    if tok_limit and not enc.has_position_table:
+        # As the pipeline windows them: max_position_embeddings bounds nothing here.
+        max_length = tok_limit
     if family == GRAPH_ONLY:
         # Position numbering is unknown here (MPNet counts from pad_id + 1 like RoBERTa): the
         # tokenizer's own limit, else the position table less that possible offset.
