@@ -8,6 +8,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from ..errors import ModelLoadError
+from .class_settings import apply_class_settings, wants_class_settings
 
 
 def load_tokenizer(model_dir: Path) -> Tokenizer:
@@ -23,12 +24,40 @@ def load_tokenizer(model_dir: Path) -> Tokenizer:
             "with transformers' AutoTokenizer.from_pretrained(...).save_pretrained(dir))"
         )
     try:
-        tokenizer = Tokenizer.from_file(str(path))
+        overridden = _with_class_settings(model_dir, path)
+        if overridden is not None:
+            tokenizer = Tokenizer.from_str(overridden)
+        else:
+            tokenizer = Tokenizer.from_file(str(path))
+    except ModelLoadError:
+        raise
     except Exception as exc:  # the Rust side raises a bare Exception for a bad file
         raise ModelLoadError(f"{path} cannot be loaded: {exc}") from None
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+def _with_class_settings(model_dir: Path, path: Path) -> str | None:
+    """tokenizer.json with what tokenizer_config.json states otherwise for its class
+    (``nerve.text.class_settings``), or None when nothing changes (the file is then loaded
+    as it is, without parsing it here)."""
+    config_path = model_dir / "tokenizer_config.json"
+    if not config_path.is_file():
+        return None
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # read (and reported) where nerve needs its values
+    if not isinstance(config, dict) or not wants_class_settings(config):
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"{path} cannot be loaded: {exc}") from None
+    if not isinstance(data, dict) or not apply_class_settings(data, config):
+        return None
+    return json.dumps(data)
 
 
 def unk_token(model_dir: Path, tokenizer: Tokenizer) -> str | None:
