@@ -60,3 +60,13 @@ def test_the_model_can_be_named_with_model_as_in_every_other_command(
     # The embedded default model is another model: its description differs.
     code, default, _ = run_cli(capsys, "info", "--json")
     assert json.loads(default) != json.loads(positional)
+
+
+def test_a_directory_without_tokenizer_json_says_it_is_missing(
+    onnx_only: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed "tokenizer: None" while infer and export refuse such a directory."""
+    (onnx_only / "tokenizer.json").unlink()
+    code, out, err = run_cli(capsys, "info", str(onnx_only))
+    assert code == 0, err
+    assert "tokenizer: missing: no tokenizer.json" in out and "None" not in out

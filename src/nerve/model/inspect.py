@@ -78,7 +78,9 @@ def describe(model: str | Path | None) -> dict[str, Any]:
         "path": str(model_dir),
         "architecture": spec.architecture,
         "family": _family(spec),
-        "tokenizer": tokenizer_kind(model_dir),
+        # A directory without tokenizer.json cannot run in nerve: say so where the kind goes.
+        "tokenizer": tokenizer_kind(model_dir)
+        or "missing: no tokenizer.json (save one with AutoTokenizer.save_pretrained)",
         "labels": list(spec.labels),
         "parameters": parameters,
         "parameters_from": counted,
