@@ -29,7 +29,7 @@ def test_the_gpu_check_rehearsal_runs_every_step(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=2400,  # the steps' own limits, tripled on the CPU, bound it first
     )
     log = (out / "gpu_check.log").read_text(encoding="utf-8") if out.exists() else done.stderr
     summary = json.loads((out / "gpu_check.json").read_text(encoding="utf-8"))
