@@ -53,9 +53,10 @@ class _ExportEmbeddings(nn.Module):
         token_type_ids: torch.Tensor | None,
     ) -> torch.Tensor:
         if self.cfg.family == "roberta":
-            # Same numbering as Embeddings.forward: real tokens from pad_id + 1, padding at pad_id.
-            mask = attention_mask.to(torch.long)
-            positions = torch.cumsum(mask, dim=1) * mask + self.cfg.pad_token_id
+            # Same numbering as Embeddings.forward (and transformers): tokens other than the
+            # pad token from pad_id + 1, the pad token at pad_id, read from the ids.
+            real = input_ids.ne(self.cfg.pad_token_id).to(torch.long)
+            positions = torch.cumsum(real, dim=1) * real + self.cfg.pad_token_id
         else:
             positions = self.position_ids[:, : input_ids.shape[1]]
         x = self.word(input_ids) + self.position(positions)
