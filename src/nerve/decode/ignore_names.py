@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from ..errors import InvalidInput
 from ..types import Aggregation
+from .tokens import split_tag
 
 ALWAYS_KNOWN = ("O",)
 
@@ -28,7 +29,8 @@ def check_ignore_names(
     if aggregation == Aggregation.NONE.value:
         names, kind = set(labels), "tags with --aggregation none"
     else:
-        names = {label.split("-", 1)[-1] for label in labels} | set(pattern_labels)
+        # The entities' types as the pipeline names them (its get_tag: only B-/I- is a prefix).
+        names = {split_tag(label)[1] for label in labels} | set(pattern_labels)
         kind = "entity types with aggregation (tag names such as B-PER apply to -a none)"
     unknown = [x for x in ignore_labels if x not in names | set(ALWAYS_KNOWN)]
     if unknown:

@@ -21,6 +21,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..decode.tokens import split_tag
 from ..errors import InvalidInput
 from ..types import DEFAULT_AGGREGATION, Aggregation, TextResult
 from . import storage
@@ -115,7 +116,7 @@ class NerveNER:
         the stored one.)"""
         if self._engine is None:
             return ()
-        types = {label.split("-", 1)[-1] for label in self._engine.labels if label != "O"}
+        types = {split_tag(label)[1] for label in self._engine.labels if label != "O"}
         if self._engine.patterns is not None:  # what the patterns add (an entity ruler's own)
             types.update(p.label for p in self._engine.patterns.patterns)
         return tuple(sorted(types))
