@@ -27,23 +27,27 @@ _BRACKETED = {
 }
 _SHAPE = {"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 48}
 
+# v3 layout: shared keys, log buckets (8 buckets: distances past 4 are log-scaled), both
+# position terms, LayerNorm on the relative table, no absolute positions.
+_DEBERTA_V3: dict[str, Any] = {
+    "num_hidden_layers": 2,
+    "relative_attention": True,
+    "position_biased_input": False,
+    "position_buckets": 8,
+    "max_relative_positions": 64,
+    "share_att_key": True,
+    "pos_att_type": "p2c|c2p",
+    "norm_rel_ebd": "layer_norm",
+    "max_position_embeddings": 64,
+}
+
 # name → (family, HF config overrides, tokenizer model_max_length)
 FAMILY_CONFIGS: dict[str, tuple[str, dict[str, Any], int]] = {
     # v3 layout: shared keys, log buckets (8 buckets: distances past 4 are log-scaled),
     # both position terms, LayerNorm on the relative table, no absolute positions.
     "deberta-v3": (
         "deberta-v2",
-        {
-            "num_hidden_layers": 2,
-            "relative_attention": True,
-            "position_biased_input": False,
-            "position_buckets": 8,
-            "max_relative_positions": 64,
-            "share_att_key": True,
-            "pos_att_type": "p2c|c2p",
-            "norm_rel_ebd": "layer_norm",
-            "max_position_embeddings": 64,
-        },
+        _DEBERTA_V3,
         64,
     ),
     # v2 layout: separate position projections, plain distances clamped at ±16, absolute
@@ -106,17 +110,7 @@ FAMILY_CONFIGS: dict[str, tuple[str, dict[str, Any], int]] = {
     # nerve (it capped the window at the 64 positions the model never looks up).
     "deberta-v3-long": (
         "deberta-v2",
-        {
-            "num_hidden_layers": 2,
-            "relative_attention": True,
-            "position_biased_input": False,
-            "position_buckets": 8,
-            "max_relative_positions": 64,
-            "share_att_key": True,
-            "pos_att_type": "p2c|c2p",
-            "norm_rel_ebd": "layer_norm",
-            "max_position_embeddings": 64,
-        },
+        _DEBERTA_V3,
         4096,
     ),
     "modernbert-table-64-long": (
