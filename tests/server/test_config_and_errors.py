@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -103,8 +104,24 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidInput) as caught:
         resolve_config(flags(), env)
+    text = str(caught.value)
+    assert re.search(message, re.sub(r" \(set by NERVE_[A-Z_]+\)", "", text)), text
+    # The values came from variables: a flag the message names is named with its variable,
+    # which is what the operator set.
+    for variable in env:
+        flag = "--" + variable.removeprefix("NERVE_").lower().replace("_", "-")
+        if flag in text:
+            assert variable in text, text
+
+
+def test_a_bad_value_from_a_flag_names_the_flag_alone() -> None:
+    # Only a value that came from its variable is named by the variable: the operator who
+    # typed the flag has no variable to change.
+    with pytest.raises(InvalidInput) as caught:
+        resolve_config({**flags(), "max_batch_tokens": 0}, {"NERVE_MAX_BATCH_TOKENS": "64"})
+    assert str(caught.value) == "--max-batch-tokens must be a positive integer, got 0"
 
 
 @pytest.mark.parametrize(

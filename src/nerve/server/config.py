@@ -291,6 +291,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 def resolve_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig:
     """A config from parsed flags (``None`` = not given) over ``NERVE_*`` variables."""
     values: dict[str, Any] = {}
+    from_env: list[str] = []
     for field in dataclasses.fields(ServerConfig):
         name = field.name
         given = flags.get(name)
@@ -298,7 +299,24 @@ def resolve_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Serv
             values[name] = given
         elif env_name(name) in environ:
             values[name] = _from_env(name, environ[env_name(name)])
-    return ServerConfig(**values)
+            from_env.append(name)
+    try:
+        return ServerConfig(**values)
+    except InvalidInput as exc:
+        raise InvalidInput(_name_variables(str(exc), from_env)) from None
+
+
+def _name_variables(message: str, from_env: list[str]) -> str:
+    """``message`` with each flag whose value came from its ``NERVE_*`` variable named as
+    such: an operator who set the variable, not the flag, must see which one to change."""
+    for name in from_env:
+        flag, variable = _flag(name), env_name(name)
+        if variable in message:
+            continue  # the check names it already
+        message = re.sub(
+            re.escape(flag) + r"(?![\w-])", f"{flag} (set by {variable})", message, count=1
+        )
+    return message
 
 
 def _from_env(name: str, text: str) -> Any:
