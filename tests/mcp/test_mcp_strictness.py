@@ -18,6 +18,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from nerve.cli.main import main
 from nerve.mcp.tool import TOOL_NAME
+from support.mcp_messages import INITIALIZED, initialize_request
 
 NERVE = [sys.executable, "-m", "nerve.cli.main", "mcp"]
 
@@ -54,22 +55,9 @@ class StdioPeer:
         return dict(json.loads(line))
 
     def initialize(self) -> None:
-        self.send(
-            json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": "2025-06-18",
-                        "capabilities": {},
-                        "clientInfo": {"name": "test", "version": "1"},
-                    },
-                }
-            ).encode()
-        )
+        self.send(json.dumps(initialize_request("test")).encode())
         assert self.receive()["id"] == 1
-        self.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+        self.send(json.dumps(INITIALIZED).encode())
 
     def close(self) -> None:
         assert self.proc.stdin is not None

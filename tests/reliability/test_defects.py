@@ -26,6 +26,8 @@ pytest.importorskip("grpc")
 import grpc  # noqa: E402
 from server.procs import free_port  # noqa: E402
 
+from support.mcp_messages import initialize_request  # noqa: E402
+
 from ._serverhard_support import ServerProcess, start_server  # noqa: E402
 
 pytestmark = pytest.mark.reliability
@@ -406,16 +408,7 @@ def test_a_client_that_sends_the_whole_big_body_gets_the_413(server: ServerProce
 
 
 # -- MCP: sessions capped and expired -------------------------------------------------------------
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "reliability", "version": "1"},
-    },
-}
+INITIALIZE = initialize_request("reliability")
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", **JSON}
 
 
