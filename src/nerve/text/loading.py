@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Tokenizer
 
 from ..errors import ModelLoadError
-from .class_settings import apply_class_settings, wants_class_settings
+from .class_settings import apply_class_settings, tokenizer_family
 
 
 def load_tokenizer(model_dir: Path) -> Tokenizer:
@@ -39,25 +40,30 @@ def load_tokenizer(model_dir: Path) -> Tokenizer:
 
 
 def _with_class_settings(model_dir: Path, path: Path) -> str | None:
-    """tokenizer.json with what tokenizer_config.json states otherwise for its class
-    (``nerve.text.class_settings``), or None when nothing changes (the file is then loaded
-    as it is, without parsing it here)."""
-    config_path = model_dir / "tokenizer_config.json"
-    if not config_path.is_file():
-        return None
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None  # read (and reported) where nerve needs its values
-    if not isinstance(config, dict) or not wants_class_settings(config):
+    """tokenizer.json as transformers' class for this model rebuilds it
+    (``nerve.text.class_settings``), or None when that changes nothing or no such class
+    applies (the file is then loaded as it is)."""
+    tokenizer_config = _json_object(model_dir / "tokenizer_config.json")
+    family = tokenizer_family(tokenizer_config, _json_object(model_dir / "config.json"))
+    if family is None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ModelLoadError(f"{path} cannot be loaded: {exc}") from None
-    if not isinstance(data, dict) or not apply_class_settings(data, config):
+    if not isinstance(data, dict) or not apply_class_settings(data, tokenizer_config, family):
         return None
     return json.dumps(data)
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file's content; {} when it is absent or unreadable (it is read, and
+    reported, where nerve needs its values)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def unk_token(model_dir: Path, tokenizer: Tokenizer) -> str | None:
