@@ -20,6 +20,9 @@ CASES: list[tuple[str, bytes, int, str, str]] = [
     ("/predict_tokens", b"[" * 100_000, 400, "invalid_json", "nested too deeply"),
     # json.loads refuses an integer of over 4,300 digits with a ValueError, not a decode error.
     ("/predict", b'{"inputs": ["a"], "n": ' + b"1" * 4301 + b"}", 400, "invalid_json", "digits"),
+    # Python's json reads these; JSON has no such values.
+    ("/predict", b'{"inputs": ["a"], "x": NaN}', 400, "invalid_json", "NaN is not a JSON value"),
+    ("/v1/entities", b'{"inputs": ["a"], "x": -Infinity}', 400, "invalid_json", "-Infinity"),
     ("/predict_tokens", b'["a"]', 422, "invalid_input", "JSON object"),
     ("/predict_tokens", b'{"truncate": true}', 422, "invalid_input", "'inputs'"),
     ("/predict_tokens", b'{"inputs": []}', 422, "invalid_input", "at least one text"),

@@ -185,7 +185,7 @@ def parse_json(body: bytes) -> object:
     if not text.strip():
         raise InvalidJson("request body is empty; expected a JSON object")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InvalidJson(
             f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
@@ -194,6 +194,12 @@ def parse_json(body: bytes) -> object:
         raise InvalidJson("request body is nested too deeply") from None
     except ValueError as exc:  # a number of too many digits (see json_problem)
         raise InvalidJson(f"request body is not valid JSON: {json_problem(exc)}") from None
+
+
+def _refuse_constant(name: str) -> object:
+    """Python's json reads NaN, Infinity and -Infinity, which JSON (RFC 8259) does not have:
+    a body holding them is not JSON, and other servers and clients refuse it."""
+    raise InvalidJson(f"request body is not valid JSON: {name} is not a JSON value")
 
 
 def is_large(n_items: int) -> bool:
