@@ -188,3 +188,49 @@ def test_a_grpc_message_over_the_limit_names_the_flag(server: ServerProcess) -> 
         )
         ok = stub.Predict(tc.TokenClassificationRequest(inputs=["Tim Cook"]), timeout=30)
         assert ok.results
+
+
+def _valid_by_document(document: dict, schema_name: str, body: dict) -> bool:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+    return bool(jsonschema.Draft202012Validator(schema).is_valid(body))
+
+
+@pytest.mark.parametrize(
+    ("route", "schema_name", "body"),
+    [
+        # contracts.md: truncation_direction "Right" or "Left", in any case; the server reads
+        # every name field in any case. The document's enums refused these.
+        ("/predict_tokens", "PredictTokensRequest",
+         {"inputs": [["Tim"]], "truncation_direction": "LEFT", "aggregation_strategy": "MAX"}),
+        ("/v1/entities", "EntitiesRequest",
+         {"inputs": ["Tim"], "truncation_direction": "Right", "format": " Pipeline "}),
+        # An empty batch is answered with an empty list.
+        ("/predict_tokens", "PredictTokensRequest", {"inputs": [[], ["Tim"]]}),
+    ],
+)  # fmt: skip
+def test_what_the_server_answers_the_document_allows(
+    server: ServerProcess, route: str, schema_name: str, body: dict
+) -> None:
+    document = httpx.get(server.url + "/openapi.json", timeout=10).json()
+    answer = httpx.post(server.url + route, json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert _valid_by_document(document, schema_name, body)
+
+
+def test_more_batches_than_the_limit_are_refused_as_the_document_says(
+    server: ServerProcess,
+) -> None:
+    """40 empty batches and one text were answered, though the document says maxItems."""
+    document = httpx.get(server.url + "/openapi.json", timeout=10).json()
+    body = {"inputs": [[]] * MAX_CLIENT_BATCH + [["Tim"]]}
+    assert not _valid_by_document(document, "PredictTokensRequest", body)
+    answer = httpx.post(server.url + "/predict_tokens", json=body, timeout=30)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["message"] == (
+        f"'inputs' holds {MAX_CLIENT_BATCH + 1} batches in one request; the limit is "
+        f"{MAX_CLIENT_BATCH} (--max-client-batch-size)"
+    )
+    at_limit = {"inputs": [[]] * (MAX_CLIENT_BATCH - 1) + [["Tim"]]}
+    assert _valid_by_document(document, "PredictTokensRequest", at_limit)
+    assert httpx.post(server.url + "/predict_tokens", json=at_limit, timeout=30).status_code == 200

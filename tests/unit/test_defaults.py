@@ -44,7 +44,7 @@ def test_native_route_and_mcp_default() -> None:
     field = schemas["EntitiesRequest"]["properties"]["aggregation_strategy"]
     strategy = field["anyOf"][0]  # null also means "not given"
     assert strategy["default"] == DEFAULT_AGGREGATION.value
-    assert strategy["enum"] == [a.value for a in Aggregation]
+    assert strategy["examples"] == [a.value for a in Aggregation]
 
 
 def test_pipeline_compatible_routes_keep_none() -> None:

@@ -15,6 +15,7 @@ document bounds each level by it), and ``/v1/entities``' largest ``stride`` depe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -149,27 +150,26 @@ class _Schemas:
 
     def predict_tokens(self) -> dict[str, Any]:
         limit = self.config.max_client_batch_size
-        batch = {"type": "array", "items": self.text, "minItems": 1, "maxItems": limit}
+        batch = {"type": "array", "items": self.text, "maxItems": limit}  # may be empty
         return {
             "type": "object",
             "required": ["inputs"],
             "properties": {
                 "inputs": {
                     "description": "Batches of texts ([[...]]); a flat list of texts is accepted "
-                    f"too. At most {limit} texts in all (--max-client-batch-size).",
+                    f"too. At most {limit} batches, and {limit} texts in all "
+                    "(--max-client-batch-size).",
                     "type": "array",
                     "minItems": 1,
                     "maxItems": limit,
                     "items": {"oneOf": [self.text, batch]},
+                    # Batches may be empty, but one text at least in all.
+                    "contains": {"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1}]},
                 },
                 "truncate": _nullable({"type": "boolean", "default": False}),
-                "truncation_direction": _nullable(
-                    {"type": "string", "enum": ["Right", "Left", "right", "left"]}
-                ),
+                "truncation_direction": _nullable(_name_in_any_case(["right", "left"])),
                 "raw_scores": _nullable({"type": "boolean", "default": False}),
-                "aggregation_strategy": _nullable(
-                    {"type": "string", "enum": _STRATEGIES, "default": "none"}
-                ),
+                "aggregation_strategy": _nullable(_name_in_any_case(_STRATEGIES, "none")),
             },
         }
 
@@ -217,7 +217,7 @@ class _Schemas:
                 "inputs": _nullable(self.texts),
                 "words": _nullable(words),
                 "aggregation_strategy": _nullable(
-                    {"type": "string", "enum": _STRATEGIES, "default": DEFAULT_AGGREGATION.value}
+                    _name_in_any_case(_STRATEGIES, DEFAULT_AGGREGATION.value)
                 ),
                 "ignore_labels": _nullable(
                     {"type": "array", "items": {"type": "string"}, "default": ["O"]}
@@ -241,15 +241,34 @@ class _Schemas:
                     }
                 ),
                 "truncate": _nullable({"type": "boolean", "default": False}),
-                "truncation_direction": _nullable({"type": "string", "enum": ["right", "left"]}),
+                "truncation_direction": _nullable(_name_in_any_case(["right", "left"])),
                 "raw_scores": _nullable({"type": "boolean", "default": False}),
-                "format": _nullable({"type": "string", "enum": _FORMATS, "default": "nerve"}),
+                "format": _nullable(_name_in_any_case(_FORMATS, "nerve")),
             },
             "oneOf": [only["inputs"], only["words"]],
             # window → largest stride (unless truncate is true): one rule per window length,
             # which JSON Schema can only say as hundreds of branches no generator handles.
             "x-max-stride-by-window": {str(w): m for w, m in self.rules.max_stride.items()},
         }
+
+
+def _name_in_any_case(names: list[str], default: str | None = None) -> dict[str, Any]:
+    """A string that is one of ``names`` in any case, with blanks around it: what the server
+    takes (it strips and lowercases these fields; contracts.md: "accept any case"). An enum
+    would refuse "Left" and "MAX", which the server answers."""
+    alternatives = "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in names
+    )
+    schema: dict[str, Any] = {
+        "type": "string",
+        "pattern": rf"^\s*(?:{alternatives})\s*$",
+        "examples": names,
+        "description": f"One of {', '.join(names)}, in any case.",
+    }
+    if default is not None:
+        schema["default"] = default
+    return schema
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

@@ -26,11 +26,13 @@ DEFAULT_STRATEGY = "none"
 class PredictTokensRequest:
     texts: list[str]
     options: InferenceOptions
+    batches: int  # entries of ``inputs`` (batches or lone texts; a batch may be empty)
 
 
 def parse_predict_tokens(body: object) -> PredictTokensRequest:
     obj = as_object(body)
-    texts = _flatten_inputs(required(obj, "inputs"))
+    inputs = required(obj, "inputs")
+    texts = _flatten_inputs(inputs)
     options = InferenceOptions(
         aggregation_strategy=Aggregation.parse(
             get_str(obj, "aggregation_strategy", DEFAULT_STRATEGY)
@@ -39,7 +41,8 @@ def parse_predict_tokens(body: object) -> PredictTokensRequest:
         truncation_direction=get_str(obj, "truncation_direction", "right"),
         raw_scores=get_bool(obj, "raw_scores", False),
     )
-    return PredictTokensRequest(texts, options)
+    batches = len(inputs) if isinstance(inputs, list) else 0  # a list: _flatten_inputs checked
+    return PredictTokensRequest(texts, options, batches)
 
 
 def _flatten_inputs(inputs: object) -> list[str]:
