@@ -370,3 +370,26 @@ def test_cli_bundle_only_and_the_resolver_hook(
     assert model_dir.is_relative_to(tmp_path / "xdg" / "nerve" / "bundles")
     assert nerve.load(model_dir).model_id == "ner-tagger"
     assert resolve_bundle(tmp_path) == tmp_path  # anything else passes through
+
+
+def test_a_bundle_under_any_name_is_a_model(
+    write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """encoderfile's example config writes to `*.encoderfile`; `--bundle-only` wrote the
+    archive there, and then nothing could open it ("is a file; a model is a directory")."""
+    out = tmp_path / "build" / "ner-tagger.encoderfile"
+    config = write_config(output_path=str(out))
+    assert main(["build", "-f", str(config), "--bundle-only"]) == 0
+    capsys.readouterr()
+    assert resolve_bundle(out).is_dir()
+    ours = nerve.load(out)(TEXTS)
+    assert ours == nerve.load(resolve_bundle(tmp_path / "build" / "ner-tagger.encoderfile"))(TEXTS)
+    assert main(["infer", "-m", str(out), TEXTS[0]]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["text"] == TEXTS[0]
+    # A zip that is not a bundle stays a file, refused as before.
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("config.json", "{}")
+    assert resolve_bundle(other) == other
+    with pytest.raises(ModelLoadError, match="is a file; a model is a directory"):
+        nerve.load(other)

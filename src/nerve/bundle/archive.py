@@ -66,15 +66,29 @@ def write_bundle(model_dir: Path, out: Path) -> Path:
 
 
 def resolve_bundle(path: Path) -> Path:
-    """``path`` itself, or — for a ``.nerve`` file — its verified, extracted directory.
+    """``path`` itself, or — for a bundle file — its verified, extracted directory.
 
     The one-line hook for the model resolver: every command that takes a model directory
-    then accepts a ``.nerve`` archive too.
+    then accepts a bundle too. A bundle is a ``.nerve`` file, or any file that is a zip
+    archive holding the manifest: ``nerve build --bundle-only`` writes it to
+    ``encoderfile.output_path`` whatever that path's suffix (encoderfile's own example
+    config names it ``*.encoderfile``).
     """
     path = Path(path)
-    if path.suffix == SUFFIX and path.is_file():
+    if path.is_file() and (path.suffix == SUFFIX or _holds_manifest(path)):
         return open_bundle(path)
     return path
+
+
+def _holds_manifest(path: Path) -> bool:
+    """Whether ``path`` is a zip archive with a bundle manifest (read from its directory only)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            return MANIFEST_FILE in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False  # unreadable: the caller's own checks name the problem
 
 
 def open_bundle(path: Path, cache_dir: Path | None = None) -> Path:
