@@ -108,12 +108,17 @@ def test_windows_can_be_forbidden(engine: nerve.Engine) -> None:
 
 
 def test_encode_of_a_long_text_without_truncation_says_what_to_pass(engine: nerve.Engine) -> None:
-    with pytest.raises(InputTooLong) as caught:
-        engine.encode(LONG_TEXT, truncate=False)
-    assert caught.value.message.endswith(
-        "tokens; encode() runs one window per text: pass truncate=True"
-    )
-    assert len(engine.encode(LONG_TEXT)[0].tokens) == engine.max_length
+    # The default, as in vLLM: an over-long text is refused, not silently cut.
+    for call in (
+        lambda: engine.encode(LONG_TEXT),
+        lambda: engine.encode(LONG_TEXT, truncate=False),
+    ):
+        with pytest.raises(InputTooLong) as caught:
+            call()
+        assert caught.value.message.endswith(
+            "tokens; encode() runs one window per text: pass truncate=True"
+        )
+    assert len(engine.encode(LONG_TEXT, truncate=True)[0].tokens) == engine.max_length
 
 
 def test_raw_scores_are_logits(engine: nerve.Engine) -> None:

@@ -168,7 +168,7 @@ def _check_precision(engine: Engine, config: BuildConfig) -> str:
 
 def probe_batch(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     """Padded (ids, mask) of the probe texts, as the engine would batch them."""
-    rows = [t.ids for t in engine.encode(list(PROBE_TEXTS))]
+    rows = [t.ids for t in engine.encode(list(PROBE_TEXTS), truncate=True)]
     return pad_rows(rows, engine.spec.encoder.pad_token_id)
 
 

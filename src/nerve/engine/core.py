@@ -359,13 +359,15 @@ class Engine:
         self,
         texts: str | Sequence[str],
         *,
-        truncate: bool = True,
+        truncate: bool = False,
         truncation_direction: str = "right",
     ) -> list[TokenLogits]:
         """Per-token logits like vLLM's ``encode(..., pooling_task="token_classify")``.
 
-        One model window per text: with ``truncate=False`` a text longer than the window is
-        an error (stitching raw logits of overlapping windows has no single right answer).
+        One model window per text: a text longer than the window is an error, as a prompt
+        longer than the model is in vLLM (stitching raw logits of overlapping windows has no
+        single right answer); ``truncate=True`` cuts it to the window instead, from the end
+        or (``truncation_direction="left"``) from the start.
         """
         opts = InferenceOptions(
             truncate=truncate, truncation_direction=truncation_direction, allow_windows=False
