@@ -424,3 +424,31 @@ def test_documented_http_example_answers_what_is_shown(command: Command, http: A
     response = http.request(method, path, content=body, headers=headers)
     assert response.status_code == 200, f"{command}: {response.status_code} {response.text}"
     _compare(command, response.text)
+
+
+_SPECIAL = set("0123456789?!@*#$-")
+
+
+def _expanded_by_a_shell(line: str) -> list[str]:
+    """The positional and special parameters (``$1``, ``$?``...) a shell would expand in
+    ``line``: outside single quotes. The commands run here are split by shlex, which leaves
+    ``"... $1 billion"`` as written, where bash, as a reader pastes it, puts in an empty
+    ``$1``. (Named variables such as ``$KEY`` are meant to be expanded.)"""
+    found, quoted = [], None
+    for i, ch in enumerate(line):
+        if quoted == "'":
+            quoted = None if ch == "'" else quoted
+        elif ch == "'" and quoted is None:
+            quoted = "'"
+        elif ch == '"':
+            quoted = None if quoted == '"' else '"'
+        elif ch == "$" and line[i + 1 : i + 2] in _SPECIAL and (i == 0 or line[i - 1] != "\\"):
+            found.append(line[i : i + 2])
+    return found
+
+
+@pytest.mark.parametrize("command", ALL, ids=str)
+def test_a_command_means_in_a_shell_what_it_means_here(command: Command) -> None:
+    assert not _expanded_by_a_shell(command.line), (
+        f"{command}: a shell would expand this $: quote it in single quotes"
+    )
