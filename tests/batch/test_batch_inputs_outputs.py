@@ -243,3 +243,42 @@ def test_ignore_labels_the_model_cannot_produce_are_refused_before_any_output(
     code, err = batch(capsys, str(tmp_path / "in.jsonl"), "-o", str(out), "--ignore-labels", "PER")
     assert code == 0, err
     assert [e["label"] for e in read_parts(out)[0]["entities"]] == ["LOC"]
+
+
+def test_fields_parquet_cannot_hold_are_written_as_json_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty object and an integer beyond 64 bits ended the job with a traceback (Arrow
+    reads them, Parquet cannot write them), and --resume crashed the same way every time."""
+    lines = [
+        {"id": 1, "text": "Tim Cook visited Paris.", "m": {}, "big": 10**30},
+        {"id": 2, "text": "Tim Cook visited Paris.", "m": [{}], "big": 1},
+    ]
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = batch(capsys, str(corpus), "-o", str(out), "-f", "parquet")
+    assert code == 0, err
+    rows = pq.read_table(str(next(out.glob("part-*.parquet")))).to_pylist()
+    assert [json.loads(r["m"]) for r in rows] == [{}, [{}]]
+    assert [json.loads(r["big"]) for r in rows] == [10**30, 1]
+    assert all(r["entities"] for r in rows)
+
+
+def test_json_output_is_strict_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Parquet duration ended the job with "timedelta has no JSON form"; NaN and infinite
+    floats were written as NaN / Infinity, which strict JSON readers refuse."""
+    source = pa.table(
+        {
+            "text": ["Tim Cook visited Paris.", "Tim Cook visited Paris."],
+            "took": pa.array([90, -1], pa.duration("s")),
+            "x": pa.array([float("nan"), float("inf")], pa.float64()),
+        }
+    )
+    pq.write_table(source, str(tmp_path / "in.parquet"))
+    out = tmp_path / "out"
+    code, err = batch(capsys, str(tmp_path / "in.parquet"), "-o", str(out))
+    assert code == 0, err
+    text = next(out.glob("part-*.jsonl")).read_text(encoding="utf-8")
+    rows = [json.loads(line, parse_constant=pytest.fail) for line in text.splitlines()]
+    assert [(r["took"], r["x"]) for r in rows] == [("PT90S", None), ("-PT1S", None)]

@@ -116,6 +116,44 @@ def test_parquet_input_carries_its_columns(
     assert ("Angela Merkel", "PER") in _spans(rows[1])
 
 
+def test_values_json_has_no_form_for_are_written_as_batch_writes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """infer wrote Python's str() (b'\\x00\\xff', a timestamp with a space) where batch
+    writes base64 and ISO 8601, and NaN / Infinity, which are not JSON."""
+    import datetime
+
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "in.parquet"
+    when = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    table = pa.table(
+        {
+            "text": ["Tim Cook"],
+            "bin": [b"\x00\xff"],
+            "ts": pa.array([when], pa.timestamp("s", tz="UTC")),
+            "x": [float("nan")],
+        }
+    )
+    pq.write_table(table, path)
+    for fmt in ("jsonl", "json"):
+        code, out, err = run_cli(capsys, "infer", "-i", str(path), "-f", fmt)
+        assert code == 0, err
+        assert "NaN" not in out
+        row = _rows(out)[0] if fmt == "jsonl" else json.loads(out)[0]
+        assert (row["bin"], row["ts"], row["x"]) == ("AP8=", "2020-01-01T00:00:00+00:00", None)
+
+
+def test_a_jsonl_line_holding_nan_is_invalid_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"text": "a", "x": NaN}\n', encoding="utf-8")
+    code, _, err = run_cli(capsys, "infer", "-i", str(lines))
+    assert code == 2
+    assert err.strip().endswith(f"{lines}:1: invalid JSON: NaN is not a JSON value")
+
+
 def test_parquet_without_pyarrow_names_the_extra(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataError
-from ..io.json_problems import json_problem
+from ..io.json_problems import json_problem, loads_strict
 from .fs import filesystem
 from .plan import Piece, Shard
 
@@ -78,7 +78,7 @@ def _lines(piece: Piece, text_field: str) -> list[Record]:
         if not line.strip():
             continue  # blank lines in JSONL hold no record
         try:
-            obj = json.loads(line)
+            obj = loads_strict(line)
         except ValueError as exc:
             out.append(Record({}, None, where, f"invalid JSON: {json_problem(exc)}"))
             continue

@@ -14,15 +14,12 @@ The part file is renamed last: its presence is what marks the shard complete.
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import datetime
-import decimal
 import io
 import json
 import uuid
 from typing import Any
 
+from ..io.json_out import dumps
 from .fs import filesystem, join
 from .tagging import ShardOutput
 
@@ -34,25 +31,13 @@ def part_name(shard_name: str, fmt: str) -> str:
     return f"{shard_name}.{fmt}"
 
 
-def json_value(value: Any) -> Any:
-    """An input value JSON has no type for, as JSON: Parquet timestamps, dates and times as
-    ISO 8601 text, decimals as their exact text, binary as base64 text."""
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    raise TypeError(f"{type(value).__name__} has no JSON form")
-
-
 def json_line(row: dict[str, Any]) -> bytes:
     try:
-        return (json.dumps(row, ensure_ascii=False, default=json_value) + "\n").encode("utf-8")
+        return (dumps(row) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate in an input field (JSON's "\\ud800" read back): escaped, as JSON
         # can say it, instead of bytes that are not UTF-8.
-        return (json.dumps(row, default=json_value) + "\n").encode("ascii")
+        return (dumps(row, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -96,21 +81,45 @@ def _input_columns(rows: list[dict[str, Any]], schema: Any = None) -> Any:
 def _column(values: list[Any], kind: Any = None) -> Any:
     """One input field as an Arrow array: of the input's type ``kind`` when there is one;
     else as Arrow reads it; else with lone surrogates (JSON's "\\ud800", which Parquet's
-    UTF-8 cannot hold) kept as visible escapes; else as JSON text."""
+    UTF-8 cannot hold) kept as visible escapes; else as JSON text (also for what Arrow reads
+    but Parquet cannot write: an integer beyond 64 bits, an empty object)."""
     import pyarrow as pa
 
-    if kind is not None:
-        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
-            return pa.array(values, type=kind)
-    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-        return pa.array(values)
-    if any(isinstance(v, str) for v in values):
-        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-            return pa.array([_escaped(v) for v in values])
+    if kind is not None and (typed := _arrow(values, kind)) is not None:
+        return typed
+    if (read := _arrow(values)) is not None:
+        return read
+    has_text = any(isinstance(v, str) for v in values)
+    if has_text and (escaped := _arrow([_escaped(v) for v in values])) is not None:
+        return escaped
     return pa.array(
-        [None if v is None else json.dumps(v, default=json_value) for v in values],
+        [None if v is None else dumps(v, ensure_ascii=True) for v in values],
         type=pa.string(),
     )
+
+
+def _arrow(values: list[Any], kind: Any = None) -> Any:
+    """``values`` as an Arrow array Parquet can write, or None."""
+    import pyarrow as pa
+
+    try:
+        array = pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError, OverflowError):
+        return None
+    return array if _parquet_writable(array.type) else None
+
+
+def _parquet_writable(kind: Any) -> bool:
+    """Parquet has no struct without fields (Arrow reads ``{}`` as one)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(kind):
+        return kind.num_fields > 0 and all(
+            _parquet_writable(kind.field(i).type) for i in range(kind.num_fields)
+        )
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _parquet_writable(kind.value_type)
+    return True
 
 
 def _escaped(value: Any) -> Any:

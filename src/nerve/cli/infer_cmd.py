@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import stat
 import sys
@@ -16,6 +15,7 @@ from ..errors import InvalidInput
 from ..io.formats import to_conll, to_html, to_json_line, to_record
 from ..io.inputs import FORMATS as INPUT_FORMATS
 from ..io.inputs import STDIN, Record, read_records
+from ..io.json_out import dumps
 from ..io.output import open_output
 from ..text.validity import lone_surrogate
 from .common import (
@@ -152,7 +152,7 @@ def _write(results: Iterable[tuple[Record, Any]], fmt: str, out: TextIO) -> None
         out.write(to_html([result for _, result in results]))
     else:
         records = [to_record(result, record.fields) for record, result in results]
-        json.dump(records, out, ensure_ascii=False, indent=2, default=str)
+        out.write(dumps(records, indent=2))
         out.write("\n")
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..decode.tokens import split_tag
 from ..types import TextResult
+from .json_out import dumps
 from .palette import label_colour
 
 _WORD = re.compile(r"\S+")
@@ -26,7 +26,7 @@ def to_record(result: TextResult, fields: Mapping[str, Any] | None = None) -> di
 
 
 def to_json_line(result: TextResult, fields: Mapping[str, Any] | None = None) -> str:
-    return json.dumps(to_record(result, fields), ensure_ascii=False, default=str)
+    return dumps(to_record(result, fields))
 
 
 def to_conll(result: TextResult) -> str:

@@ -17,7 +17,6 @@ and line (or row).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 
 from ..errors import DataError, MissingExtra
 from ..text.validity import lone_surrogate
-from .json_problems import json_problem
+from .json_problems import json_problem, loads_strict
 
 FORMATS = ("text", "jsonl", "parquet")
 STDIN = "-"
@@ -90,7 +89,7 @@ def _lines(source: str) -> Iterator[tuple[int, str]]:
 
 def _jsonl_record(source: str, no: int, line: str) -> Record:
     try:
-        obj = json.loads(line)
+        obj = loads_strict(line)
     except ValueError as exc:
         raise DataError(f"{source}:{no}: invalid JSON: {json_problem(exc)}") from None
     if not isinstance(obj, dict) or "text" not in obj:

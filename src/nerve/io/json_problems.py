@@ -19,3 +19,13 @@ def json_problem(exc: ValueError) -> str:
     if "integer string conversion" in str(exc):
         return f"a number has more than {sys.get_int_max_str_digits():,} digits"
     return str(exc)
+
+
+def loads_strict(text: str | bytes) -> object:
+    """``json.loads`` that refuses ``NaN``, ``Infinity`` and ``-Infinity`` (Python reads them;
+    JSON has no such values, and a record holding one could not be written back as JSON)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
