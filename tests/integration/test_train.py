@@ -165,17 +165,20 @@ def test_keep_head_refuses_a_base_with_other_labels(tiny_model_dir: Any, tmp_pat
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("epochs", 0, "epochs must be a positive integer, got 0"),
-        ("batch_size", -1, "batch-size must be a positive integer, got -1"),
-        ("max_steps", 0, "max-steps must be a positive integer"),
-        ("limit_train", 0, "limit-train must be a positive integer"),
-        ("max_length", 4, "max-length must be an integer >= 8, got 4"),
-        ("lr", 0.0, "lr must be positive"),
-        ("weight_decay", -0.1, "weight-decay must be >= 0"),
-        ("warmup", 1.0, "warmup must be in [0, 1)"),
-        ("dropout", -0.5, "dropout must be in [0, 1)"),
-        ("symbol_noise", 1.5, "symbol-noise must be in [0, 1)"),
-        ("negatives", -1, "negatives must be an integer >= 0"),
+        ("epochs", 0, "--epochs must be a positive integer, got 0"),
+        ("batch_size", -1, "--batch-size must be a positive integer, got -1"),
+        ("max_steps", 0, "--max-steps must be a positive integer"),
+        ("limit_train", 0, "--limit-train must be a positive integer"),
+        ("max_length", 4, "--max-length must be an integer >= 8, got 4"),
+        ("lr", 0.0, "--lr must be above 0 and at most 1, got 0.0"),
+        # Infinity passed `lr > 0` and trained every weight to NaN.
+        ("lr", float("inf"), "--lr must be above 0 and at most 1, got inf"),
+        ("weight_decay", float("inf"), "--weight-decay must be in .0, 10., got inf"),
+        ("weight_decay", -0.1, "--weight-decay must be in .0, 10., got -0.1"),
+        ("warmup", 1.0, "--warmup must be in [0, 1)"),
+        ("dropout", -0.5, "--dropout must be in [0, 1)"),
+        ("symbol_noise", 1.5, "--symbol-noise must be in [0, 1)"),
+        ("negatives", -1, "--negatives must be an integer >= 0"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_is_read(
@@ -191,3 +194,23 @@ def test_bad_settings_are_refused_before_anything_is_read(
             tmp_path / "out",
             **{field: value},
         )  # type: ignore[arg-type]
+
+
+def test_a_diverged_training_stops_and_writes_nothing(tiny_model_dir: Any, tmp_path: Path) -> None:
+    """A non-finite loss trained on and wrote a model of NaN weights as the "best epoch"."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from nerve.train.trainer import TrainingDiverged
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model_dir("bert"), base)
+    weights = load_file(str(base / "model.safetensors"))
+    name = next(k for k in weights if k.endswith("word_embeddings.weight"))
+    weights[name][:] = float("nan")  # what a step at an absurd learning rate leaves
+    save_file(weights, str(base / "model.safetensors"), metadata={"format": "pt"})
+    out = tmp_path / "out"
+    with pytest.raises(TrainingDiverged, match=r"loss is nan at step 1 \(epoch 1\).*lower --lr"):
+        train(_config(base, out, max_steps=2), progress=False, log=lambda _: None)
+    assert not out.exists()

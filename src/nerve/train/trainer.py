@@ -22,7 +22,7 @@ from ..data.conll import Sentence, read_conll
 from ..encoder.modules import TokenClassifier
 from ..encoder.weights import load_model
 from ..engine.batching import pad_rows
-from ..errors import DataError, InvalidInput, ModelLoadError
+from ..errors import DataError, InvalidInput, ModelLoadError, NerveError
 from ..eval.scoring import score
 from ..loader import check_device
 from ..model.spec import MODEL_TYPE_TO_ARCH, SUPPORTED_ARCHITECTURES, encoder_config, read_json
@@ -79,13 +79,16 @@ class TrainConfig:
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise InvalidInput(f"{_flag(name)} must be a positive integer, got {value!r}")
         if not isinstance(self.max_length, int) or self.max_length < 8:
-            raise InvalidInput(f"max-length must be an integer >= 8, got {self.max_length!r}")
-        if not self.lr > 0:
-            raise InvalidInput(f"lr must be positive, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise InvalidInput(f"weight-decay must be >= 0, got {self.weight_decay!r}")
+            raise InvalidInput(f"--max-length must be an integer >= 8, got {self.max_length!r}")
+        # `not x > 0` also refuses NaN; infinity passed it and trained every weight to NaN.
+        if not 0 < self.lr <= MAX_LR:
+            raise InvalidInput(f"--lr must be above 0 and at most {MAX_LR:g}, got {self.lr!r}")
+        if not 0 <= self.weight_decay <= MAX_WEIGHT_DECAY:
+            raise InvalidInput(
+                f"--weight-decay must be in [0, {MAX_WEIGHT_DECAY:g}], got {self.weight_decay!r}"
+            )
         if not isinstance(self.negatives, int) or self.negatives < 0:
-            raise InvalidInput(f"negatives must be an integer >= 0, got {self.negatives!r}")
+            raise InvalidInput(f"--negatives must be an integer >= 0, got {self.negatives!r}")
         for name in ("warmup", "dropout", "symbol_noise"):
             value = getattr(self, name)
             if not 0 <= value < 1:
@@ -96,7 +99,19 @@ class TrainConfig:
 
 
 def _flag(name: str) -> str:
-    return name.replace("_", "-")
+    return "--" + name.replace("_", "-")
+
+
+# Above these a fine-tune diverges at once (the weights go non-finite in a step or two); the
+# bounds are far above any useful value (1e-5..1e-3 and 0..0.1), so they only catch mistakes.
+MAX_LR = 1.0
+MAX_WEIGHT_DECAY = 10.0
+
+
+class TrainingDiverged(NerveError):
+    """The loss went non-finite: the weights are lost, and no model is written."""
+
+    code = "training_diverged"
 
 
 @dataclass
@@ -299,6 +314,12 @@ def train(
             loss = torch.nn.functional.cross_entropy(
                 logits.float().view(-1, len(labels)), target.view(-1), ignore_index=IGNORE
             )
+            if not torch.isfinite(loss):
+                # Diverged: every later step, and the model written, would be NaN.
+                raise TrainingDiverged(
+                    f"the training loss is {loss.item()} at step {step + 1} (epoch {epoch}): "
+                    f"training diverged; lower --lr (now {cfg.lr:g}); nothing was written"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
