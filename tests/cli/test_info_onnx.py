@@ -70,3 +70,30 @@ def test_a_directory_without_tokenizer_json_says_it_is_missing(
     code, out, err = run_cli(capsys, "info", str(onnx_only))
     assert code == 0, err
     assert "tokenizer: missing: no tokenizer.json" in out and "None" not in out
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("onnx", "model.onnx cannot be read as an ONNX graph"),
+        ("empty safetensors", "model.safetensors is too short to be a safetensors file"),
+        ("safetensors header", "model.safetensors has a corrupt safetensors header"),
+    ],
+)
+def test_a_damaged_weights_file_is_named_in_one_line(
+    onnx_only: Path, capsys: pytest.CaptureFixture[str], damage: str, message: str
+) -> None:
+    """info printed protobuf's DecodeError, or struct.error, as a traceback."""
+    pytest.importorskip("onnx")
+    if damage == "onnx":
+        graph = onnx_only / "model.onnx"
+        graph.write_bytes(graph.read_bytes()[:1000])
+    elif damage == "empty safetensors":
+        (onnx_only / "model.safetensors").write_bytes(b"")
+    else:
+        # A valid length, then a header whose tensors have no shape.
+        header = json.dumps({"w": {"dtype": "F32"}}).encode()
+        (onnx_only / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    code, _, err = run_cli(capsys, "info", str(onnx_only))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err

@@ -16,21 +16,33 @@ from .spec import ModelSpec, read_json, read_spec
 
 def safetensors_parameters(path: Path) -> int:
     """Parameter count from the safetensors header (8-byte length + JSON), no tensor read."""
+    corrupt = ModelLoadError(f"{path} has a corrupt safetensors header")
     with path.open("rb") as fh:
-        (size,) = struct.unpack("<Q", fh.read(8))
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ModelLoadError(f"{path} is too short to be a safetensors file") from None
+        (size,) = struct.unpack("<Q", head)
         try:
-            header = json.loads(fh.read(size))
+            header = json.loads(fh.read(min(size, _MAX_HEADER_BYTES)))
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ModelLoadError(f"{path} has a corrupt safetensors header") from None
+            raise corrupt from None
     total = 0
-    for name, meta in header.items():
-        if name == "__metadata__" or name.endswith("position_ids"):
-            continue
-        count = 1
-        for dim in meta["shape"]:
-            count *= int(dim)
-        total += count
+    try:
+        for name, meta in header.items():
+            if name == "__metadata__" or name.endswith("position_ids"):
+                continue
+            count = 1
+            for dim in meta["shape"]:
+                count *= int(dim)
+            total += count
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise corrupt from None
     return total
+
+
+# safetensors itself refuses a header over 100 MB; a corrupt length must not make info read
+# a whole multi-GB file into memory.
+_MAX_HEADER_BYTES = 100_000_000
 
 
 def tokenizer_kind(model_dir: Path) -> str | None:
@@ -48,7 +60,11 @@ def _parameters(model_dir: Path, onnx: list[str]) -> tuple[int | None, str | Non
     if st.exists():
         return safetensors_parameters(st), "model.safetensors"
     if onnx:
-        return onnx_parameters(model_dir / onnx[0]), onnx[0]
+        path = model_dir / onnx[0]
+        try:
+            return onnx_parameters(path), onnx[0]
+        except Exception as exc:  # onnx raises protobuf's DecodeError and others for a bad file
+            raise ModelLoadError(f"{path} cannot be read as an ONNX graph: {exc}") from None
     return None, None
 
 
