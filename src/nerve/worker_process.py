@@ -30,6 +30,11 @@ def start_worker(module: str, fd_env: str) -> tuple[subprocess.Popen[bytes], Con
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # stdout may be the MCP stdio transport
             # stderr: the parent's, so a crash in the worker lands in the parent's log
+            # A process group of its own: Ctrl-C at the terminal reaches the parent alone,
+            # which says "interrupted" and closes the connection (the worker then exits on
+            # end of file). In the terminal's group, a worker still importing printed a
+            # KeyboardInterrupt traceback under the parent's one-line message.
+            process_group=0,
         )
     return process, Connection(parent.detach())
 

@@ -87,7 +87,11 @@ def main() -> None:
     # Ctrl-C in the caller's terminal reaches the whole process group; the pool decides when
     # this process ends (it says stop, closes the socket, or kills it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(conn, conn.recv())
+    try:
+        setup = conn.recv()
+    except (EOFError, OSError):
+        return  # the pool went away before the first message (interrupted while starting)
+    serve(conn, setup)
 
 
 def serve(conn: Connection, setup: WorkerSetup) -> None:

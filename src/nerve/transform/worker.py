@@ -161,8 +161,11 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .local import LocalTransform
 
-    _reply(conn, "started")
-    source, limits, libs = conn.recv()
+    try:
+        _reply(conn, "started")
+        source, limits, libs = conn.recv()
+    except (EOFError, OSError):
+        return  # the parent went away before the first call (interrupted while starting)
     # Everything this process needs is loaded before the cap; the script's load runs under it.
     _cap_address_space(limits)
     try:
