@@ -21,7 +21,10 @@ def model(tiny_model_dir: Any) -> str:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's own refusals (a flag's type) exit as the CLI does
+        code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -167,5 +170,17 @@ def test_eval_can_join_sentences_into_windowed_inputs(
     for flag in ("--sentences-per-input", "--batch-size"):
         code, _, err = _run(capsys, "eval", "-m", model, "--data", str(data), flag, "0")
         assert code == 2 and f"{flag} must be a positive integer, got 0" in err
-    code, _, err = _run(capsys, "infer", "-m", model, "--threads", "0", "Bonn")
-    assert code == 2 and "threads must be a positive integer, got 0" in err
+    # Each names the flag the user typed (the library's checks name keyword arguments).
+    for command, flag, value, message in [
+        ("infer", "--threads", "0", "must be a positive integer, got 0"),
+        ("infer", "--max-batch-tokens", "0", "must be a positive integer, got 0"),
+        ("infer", "--window", "2", "must be an integer >= 3, got 2"),
+        ("infer", "--stride", "-1", "must be an integer >= 0, got -1"),
+        ("eval", "--window", "2", "must be an integer >= 3, got 2"),
+        ("batch", "--threads", "x", "must be an integer, got 'x'"),
+    ]:
+        args = ["Bonn"] if command == "infer" else ["--data", str(data)]
+        if command == "batch":
+            args = [str(data), "-o", "unused"]
+        code, _, err = _run(capsys, command, "-m", model, flag, value, *args)
+        assert code == 2 and f"argument {flag}: {message}" in err, err

@@ -42,8 +42,9 @@ def test_a_taken_port_is_a_clean_error(model_dir: Path) -> None:
     assert "Traceback" not in done.stderr and "Errno" not in done.stderr, done.stderr
 
 
-def test_a_missing_model_is_a_clean_error(tmp_path: Path) -> None:
-    done = serve("--model", str(tmp_path / "nowhere"), "--http-port", str(free_port()))
+@pytest.mark.parametrize("flag", ["--model", "-m"])  # -m as in every other command
+def test_a_missing_model_is_a_clean_error(tmp_path: Path, flag: str) -> None:
+    done = serve(flag, str(tmp_path / "nowhere"), "--http-port", str(free_port()))
     assert done.returncode == 2
     assert "nerve serve: error:" in done.stderr and "nowhere" in done.stderr
     assert "Traceback" not in done.stderr

@@ -65,7 +65,13 @@ def test_every_setting_has_a_flag_and_an_environment_parser() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"NERVE_HTTP_PORT": "eighty"}, "NERVE_HTTP_PORT"),
+        (
+            {"NERVE_HTTP_PORT": "eighty"},
+            "NERVE_HTTP_PORT='eighty' .--http-port.: expected an integer$",
+        ),
+        ({"NERVE_REQUEST_TIMEOUT": "soon"}, "NERVE_REQUEST_TIMEOUT='soon' .* expected a number$"),
+        # Not checked before: the loader's message named neither the flag nor the variable.
+        ({"NERVE_DTYPE": "fp16"}, "--dtype must be one of float32, float16, bfloat16, got 'fp16'"),
         ({"NERVE_STRICT_LENGTH": "maybe"}, "NERVE_STRICT_LENGTH"),
         ({"NERVE_MAX_BATCH_TOKENS": "0"}, "--max-batch-tokens must be a positive"),
         ({"NERVE_DISABLE_HTTP": "1", "NERVE_DISABLE_GRPC": "1"}, "nothing to serve"),

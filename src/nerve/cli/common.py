@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from ..decode.ignore_names import check_ignore_names
@@ -10,6 +11,24 @@ from ..io.formats import NOT_READ
 from ..types import DEFAULT_AGGREGATION, Aggregation
 
 IGNORED_BY_DEFAULT = ("O",)
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``low``. argparse names the flag in its
+    message ("argument --window: must be an integer >= 3, got 2"); the library's own check,
+    reached otherwise, names its keyword argument, which a command-line user never typed."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {value}")
+        return value
+
+    return parse
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -34,9 +53,17 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "onnx/model_q4.onnx, or a variant such as q4; default: the most exact one present "
         "(float32, then 8-bit, then 4-bit)",
     )
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument(
-        "--max-batch-tokens", type=int, default=16384, help="padded tokens per model batch"
+        "--threads",
+        type=at_least(1),
+        default=None,
+        help="CPU threads (default: one per physical core)",
+    )
+    p.add_argument(
+        "--max-batch-tokens",
+        type=at_least(1),
+        default=16384,
+        help="padded tokens per model batch",
     )
     add_cuda_graphs_option(p, default="auto")
 
@@ -113,8 +140,8 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
         f"tags the words cut off '{NOT_READ}')",
     )
     p.add_argument("--truncation-direction", default="right", choices=["left", "right"])
-    p.add_argument("--window", type=int, default=None, help="window length in tokens")
-    p.add_argument("--stride", type=int, default=None, help="tokens shared by windows")
+    p.add_argument("--window", type=at_least(3), default=None, help="window length in tokens")
+    p.add_argument("--stride", type=at_least(0), default=None, help="tokens shared by windows")
     p.add_argument("--raw-scores", action="store_true", help="attach raw logits")
     # Entity patterns are merged in after the decode, so they come with the decoding options.
     add_patterns_options(p)

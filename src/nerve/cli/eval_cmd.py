@@ -10,7 +10,7 @@ from ..data.conll import check_tags, read_conll
 from ..errors import DataError, InvalidInput
 from ..eval.evaluate import evaluate
 from ..eval.spans import CharSpan, evaluate_spans
-from .common import add_model_options, load_engine
+from .common import add_model_options, at_least, load_engine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,8 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="join up to N consecutive sentences of a document into one input (long inputs "
         "run in windows: this measures windowing); default 1",
     )
-    p.add_argument("--window", type=int, help="model window in tokens (default: the model's)")
-    p.add_argument("--stride", type=int, help="tokens shared by consecutive windows")
+    p.add_argument(
+        "--window", type=at_least(3), help="model window in tokens (default: the model's)"
+    )
+    p.add_argument("--stride", type=at_least(0), help="tokens shared by consecutive windows")
     p.add_argument(
         "--aggregation",
         choices=["simple", "first", "average", "max", "word"],

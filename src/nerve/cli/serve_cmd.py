@@ -13,6 +13,7 @@ import os
 
 from ..errors import MissingExtra
 from ..patterns import OVERLAP_POLICIES
+from ..server.config import DTYPES
 from ..server.flags import (
     add_limit_options,
     add_otel_options,
@@ -39,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Every option can also be set with an environment variable NERVE_<OPTION> "
         "(e.g. NERVE_HTTP_PORT=9000, NERVE_API_KEY=...); a flag wins over its variable.",
     )
-    p.add_argument("--model", help="model directory or Hub id (default: the embedded model)")
+    p.add_argument("--model", "-m", help="model directory or Hub id (default: the embedded model)")
     p.add_argument("--model-id", help="name reported as model_id (default: from the model)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--grpc-host", help="address for gRPC only (default: the same as --host)")
@@ -53,7 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], help="default auto")
     p.add_argument("--onnx-file", help="onnx backend: graph file or variant (e.g. q4)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--dtype", help="torch: float32, float16 or bfloat16")
+    p.add_argument(
+        "--dtype", choices=list(DTYPES), help="torch backend precision (default float32)"
+    )
     add_cuda_graphs_option(p, default=None)
     add_limit_options(p)
     p.add_argument(

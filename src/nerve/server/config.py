@@ -144,6 +144,8 @@ class ServerConfig:
             raise InvalidInput(
                 f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
             )
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise InvalidInput(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         from ..loader import BACKENDS
 
         if self.backend not in BACKENDS:
@@ -175,6 +177,8 @@ class ServerConfig:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# The torch backend's precisions (an ONNX graph's is fixed by its file).
+DTYPES = ("float32", "float16", "bfloat16")
 # An Origin header's form: scheme "://" host [":" port].
 _ORIGIN = re.compile(
     r"[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
@@ -237,6 +241,13 @@ def name_list(text: str) -> tuple[str, ...]:
     """``a,b , c`` → ``("a", "b", "c")``: the value of a list flag or variable."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
+
+# What a value that the parser refused should have been.
+_WANTED: dict[Callable[[str], Any], str] = {
+    int: "expected an integer",
+    float: "expected a number",
+    _optional_int: "expected an integer, or nothing",
+}
 
 # How each field's environment variable is read (every value arrives as text).
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -320,7 +331,12 @@ def _name_variables(message: str, from_env: list[str]) -> str:
 
 
 def _from_env(name: str, text: str) -> Any:
+    parser = _PARSERS[name]
     try:
-        return _PARSERS[name](text)
+        return parser(text)
     except ValueError as exc:
-        raise InvalidInput(f"environment variable {env_name(name)}={text!r}: {exc}") from None
+        # int() and float() say "invalid literal for int() with base 10": say what is wanted.
+        wanted = _WANTED.get(parser) or str(exc)
+        raise InvalidInput(
+            f"environment variable {env_name(name)}={text!r} ({_flag(name)}): {wanted}"
+        ) from None
