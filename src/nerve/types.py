@@ -178,6 +178,8 @@ class InferenceOptions:
         if not isinstance(direction, str) or direction.strip().lower() not in ("left", "right"):
             raise InvalidInput(f"truncation_direction must be 'left' or 'right', got {direction!r}")
         object.__setattr__(self, "truncation_direction", direction.strip().lower())
+        if self.ignore_labels is None:  # the pipeline's None: its default, ["O"]
+            object.__setattr__(self, "ignore_labels", ("O",))
         if isinstance(self.ignore_labels, str) or not isinstance(self.ignore_labels, Sequence):
             raise InvalidInput("ignore_labels must be a list of label names")
         if not all(isinstance(label, str) for label in self.ignore_labels):

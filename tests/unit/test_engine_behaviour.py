@@ -471,6 +471,15 @@ def test_an_unknown_device_is_refused_naming_the_flag(tiny_model_dir: Any) -> No
         nerve.load(tiny_model_dir("bert"), device="gpu")
 
 
+def test_ignore_labels_none_is_the_pipelines_default(engine: nerve.Engine) -> None:
+    """The pipeline takes ignore_labels=None as ["O"]; nerve refused it."""
+    text = "Tim Cook visited Paris."
+    assert engine(text, ignore_labels=None) == engine(text)
+    assert engine(text, aggregation_strategy="none", ignore_labels=None) == engine(
+        text, aggregation_strategy="none", ignore_labels=["O"]
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
