@@ -141,6 +141,14 @@ def test_killed_job_resumed_equals_an_uninterrupted_run(tmp_path: Path) -> None:
         (lambda d: [str(d / "in"), "--text-field", "body"], "has no 'body' field"),
         (lambda d: [str(d / "in"), "--shard-rows", "0"], "--shard-rows must be at least 1"),
         (lambda d: [str(d / "in"), "--gpus-per-worker", "1"], "--gpus-per-worker needs --ray"),
+        # Ray's placement flags did nothing locally, without a word.
+        (lambda d: [str(d / "in"), "--workers", "2"], "--workers needs --ray"),
+        (lambda d: [str(d / "in"), "--cpus-per-worker", "2"], "--cpus-per-worker needs --ray"),
+        (lambda d: [str(d / "in"), "--ray-timeout", "5"], "--ray-timeout needs --ray"),
+        (
+            lambda d: [str(d / "in"), "--ray", "--ray-timeout", "-1"],
+            "--ray-timeout must be a number of seconds above 0 and at most 86,400, got -1.0",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_before_any_output(

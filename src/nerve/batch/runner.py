@@ -31,6 +31,10 @@ class Placement:
     timeout: float = 30.0
 
 
+# Longer than this is a mistake; infinity would overflow the waits that take it.
+MAX_RAY_TIMEOUT = 86_400
+
+
 def normalise_output(output: str) -> str:
     if is_uri(output):
         return output.rstrip("/")
@@ -44,6 +48,22 @@ def run_job(spec: JobSpec, placement: Placement, *, resume: bool, progress: bool
         raise InvalidInput("--cpus-per-worker must be positive and --gpus-per-worker ≥ 0")
     if placement.gpus_per_worker > 0 and not placement.ray:
         raise InvalidInput("--gpus-per-worker needs --ray (locally, use --device cuda)")
+    if not placement.ray:
+        # Ray's placement flags do nothing locally: a job meant for a cluster must not run
+        # here unnoticed (locally, --threads sets the cores).
+        default = Placement()
+        for flag, value, usual in (
+            ("--workers", placement.workers, default.workers),
+            ("--cpus-per-worker", placement.cpus_per_worker, default.cpus_per_worker),
+            ("--ray-timeout", placement.timeout, default.timeout),
+        ):
+            if value != usual:
+                raise InvalidInput(f"{flag} needs --ray (locally, use --threads)")
+    if not 0 < placement.timeout <= MAX_RAY_TIMEOUT:
+        raise InvalidInput(
+            f"--ray-timeout must be a number of seconds above 0 and at most "
+            f"{MAX_RAY_TIMEOUT:,}, got {placement.timeout}"
+        )
     check_text_field(list(spec.inputs), spec.text_field)
     shards = plan_shards(
         list(spec.inputs),
