@@ -214,3 +214,23 @@ def test_a_diverged_training_stops_and_writes_nothing(tiny_model_dir: Any, tmp_p
     with pytest.raises(TrainingDiverged, match=r"loss is nan at step 1 \(epoch 1\).*lower --lr"):
         train(_config(base, out, max_steps=2), progress=False, log=lambda _: None)
     assert not out.exists()
+
+
+def test_the_trained_model_is_readable_as_the_umask_allows(
+    tiny_model_dir: Any, tmp_path: Path
+) -> None:
+    """The directory came out 0700 and model.safetensors 0600 (mkdtemp, safetensors): a
+    model trained by one user could not be served by another."""
+    import os
+    import stat
+
+    out = tmp_path / "model"
+    old = os.umask(0o022)
+    try:
+        train(_config(tiny_model_dir("bert"), out, max_steps=1, epochs=1), progress=False,
+              log=lambda _: None)  # fmt: skip
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes

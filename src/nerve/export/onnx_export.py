@@ -23,11 +23,9 @@ ONNX Runtime client. Everything is built in a hidden sibling directory and renam
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import uuid
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidInput, MissingExtra, ModelLoadError, NerveError
+from ..io.atomic import fresh_sibling_dir
 from ..io.companions import copy_companions
 from ..io.destination import check_creatable
 from ..model.spec import ModelSpec, read_spec
@@ -152,7 +151,7 @@ def export_onnx(
         )
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _fresh_sibling(out_dir, "partial")
+    tmp = fresh_sibling_dir(out_dir, "partial")
     try:
         report = _build(model, spec, model_dir, tmp, quantize, opset, optimize)
         _replace_dir(tmp, out_dir)
@@ -443,7 +442,7 @@ def _replace_dir(tmp: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.replace(tmp, out_dir)
         return
-    old = _fresh_sibling(out_dir, "old")
+    old = fresh_sibling_dir(out_dir, "old")
     os.replace(out_dir, old / out_dir.name)
     try:
         os.replace(tmp, out_dir)
@@ -452,15 +451,6 @@ def _replace_dir(tmp: Path, out_dir: Path) -> None:
         raise
     finally:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _fresh_sibling(out_dir: Path, tag: str) -> Path:
-    """A new hidden directory beside ``out_dir`` (mkdir, unlike mkdtemp, honours the umask)."""
-    while True:
-        path = out_dir.parent / f".{out_dir.name}.{tag}-{uuid.uuid4().hex[:8]}"
-        with contextlib.suppress(FileExistsError):
-            path.mkdir()
-            return path
 
 
 def _relocated(report: ExportReport, out_dir: Path) -> ExportReport:

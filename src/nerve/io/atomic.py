@@ -7,6 +7,7 @@ import contextlib
 import os
 import stat
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -19,13 +20,29 @@ def _umask() -> int:
     return mask
 
 
+def fresh_sibling_dir(path: Path, tag: str) -> Path:
+    """A new hidden directory beside ``path``, to build an output in and rename into place.
+    Made with ``mkdir``, which honours the umask (``mkdtemp`` makes it 0700, and the renamed
+    output then stays private to its owner)."""
+    while True:
+        candidate = path.parent / f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}"
+        with contextlib.suppress(FileExistsError):
+            candidate.mkdir()
+            return candidate
+
+
+def new_file_mode() -> int:
+    """What ``open`` gives a new file: 0666 minus the umask."""
+    return 0o666 & ~_umask()
+
+
 def _mode_for(path: Path) -> int:
     """The permission bits ``path`` should end up with: an existing file keeps its own, a new
     one gets 0666 minus the umask (mkstemp alone would leave it 0600)."""
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        return 0o666 & ~_umask()
+        return new_file_mode()
 
 
 @contextlib.contextmanager

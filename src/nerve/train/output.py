@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from tokenizers import Tokenizer
 from ..encoder.modules import TokenClassifier
 from ..encoder.weights import save_model
 from ..errors import InvalidInput
+from ..io.atomic import fresh_sibling_dir, new_file_mode
 from ..io.destination import check_creatable
 from ..model.spec import MODEL_TYPE_TO_ARCH, read_json
 
@@ -79,9 +79,12 @@ def write_model_dir(
         raise InvalidInput(f"save dtype must be one of {sorted(_DTYPES)}, got {cfg.save_dtype!r}")
     check_out_dir(cfg.out, cfg.overwrite)
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.out.name}.partial-", dir=cfg.out.parent))
+    tmp = fresh_sibling_dir(cfg.out, "partial")
     try:
         save_model(model, tmp / "model.safetensors", _DTYPES[cfg.save_dtype])
+        # safetensors writes its file 0600: the model is to be served, maybe by another user,
+        # so it gets what any new file gets (0666 minus the umask), as export's files do.
+        os.chmod(tmp / "model.safetensors", new_file_mode())
         (tmp / "config.json").write_text(
             json.dumps(_config(cfg.base, labels, cfg.save_dtype), indent=2) + "\n"
         )
