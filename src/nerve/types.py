@@ -157,8 +157,10 @@ class InferenceOptions:
     truncation_direction: str = "right"
     # Window length in tokens (specials included); None = the model's limit.
     window: int | None = None
-    # Tokens shared by consecutive windows of a long text (like the pipeline's ``stride``);
-    # None = a quarter of the window's content tokens (127 for a 512-token window).
+    # Tokens shared by consecutive windows of a long text (like the pipeline's ``stride``).
+    # Given, it also asks for token windows (see ``windowing``). None: sentence windows, which
+    # share nothing; with token windows asked by ``windowing``, a quarter of the window's
+    # content tokens (127 for a 512-token window).
     stride: int | None = None
     raw_scores: bool = False
     # When False, a text longer than the window is refused instead of windowed.
