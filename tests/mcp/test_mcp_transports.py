@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -115,3 +116,28 @@ def test_a_taken_port_is_one_line_naming_the_flag(mcp_model_dir: Path) -> None:
         "use (choose another with --port)"
     )
     assert "Streamable HTTP on" not in done.stderr and "Errno" not in done.stderr
+
+
+def test_port_zero_announces_the_port_it_got(mcp_model_dir: Path) -> None:
+    """The line said http://127.0.0.1:0/mcp; only uvicorn's own line told the real port."""
+    proc = subprocess.Popen(
+        [*NERVE, "--model", str(mcp_model_dir), "--threads", "1", "--transport", "http"]
+        + ["--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        announced = None
+        deadline = time.monotonic() + 60
+        while announced is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "nerve mcp exited before announcing where it listens"
+            found = re.search(r"Streamable HTTP on http://127\.0\.0\.1:(\d+)/mcp", line)
+            announced = int(found.group(1)) if found else None
+        assert announced, "no announcement within 60 s"
+        _wait_listening(proc, announced)  # the announced port is the one it listens on
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0

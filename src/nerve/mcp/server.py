@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 from typing import Any
 
 from ..engine.core import Engine
@@ -101,5 +102,15 @@ async def _serve_http(server: Any, settings: McpSettings) -> None:
 
     # Before saying where it listens, and before uvicorn, which logs its own error and exits.
     ensure_free(settings.host, settings.port, "MCP HTTP", "--host", "--port")
-    log.info("nerve mcp: Streamable HTTP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)
-    await serve_app(app, settings.host, settings.port).serve()
+    # Bound here, so that the line says the port the system chose for --port 0.
+    sock = _listening_socket(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    log.info("nerve mcp: Streamable HTTP on http://%s:%d%s", settings.host, port, MCP_PATH)
+    await serve_app(app, settings.host, port).serve(sockets=[sock])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host:port`` (IPv6 when the host is an IPv6 address)."""
+    name = host.strip("[]")
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    return socket.create_server((name, port), family=family)
