@@ -197,3 +197,26 @@ def test_ray_address_that_does_not_answer_fails_within_the_timeout(tmp_path: Pat
     assert f"no Ray cluster answers at 127.0.0.1:{port} (within 3 s" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_runs_again_a_shard_whose_counts_are_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--resume failed on every rerun with pyarrow's "failed to open local file"."""
+    write_corpus(tmp_path / "in", 12)
+    args = [str(tmp_path / "in"), "--shard-rows", "4", "--no-progress"]
+    assert main(["batch", *args, "-o", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "out"
+    assert main(["batch", *args, "-o", str(out)]) == 0
+    (out / "_SUCCESS").unlink()  # as if the job had stopped before its end
+    (out / "_stats" / "part-00001.json").unlink()
+    (out / "_stats" / "part-00002.json").write_text("not json")
+    capsys.readouterr()
+    assert main(["batch", *args, "-o", str(out), "--resume"]) == 0
+    want = json.loads((tmp_path / "whole" / "_SUCCESS").read_text())
+    assert f"({want['shards'] - 2} already complete)" in capsys.readouterr().err
+    assert part_bytes(out) == part_bytes(tmp_path / "whole")
+    got = json.loads((out / "_SUCCESS").read_text())
+    assert [got[k] for k in ("documents", "tokens", "entities")] == [
+        want[k] for k in ("documents", "tokens", "entities")
+    ]

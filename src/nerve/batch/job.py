@@ -143,11 +143,18 @@ def prepare_output(spec: JobSpec, resume: bool) -> None:
 
 
 def pending_shards(spec: JobSpec, shards: list[Shard], totals: Totals) -> list[Shard]:
-    """Shards whose part file is not there yet; complete ones add their counts to totals."""
+    """Shards whose part file is not there yet; complete ones add their counts to totals.
+    A part whose counts file is gone or unreadable (removed by hand, a damaged copy) is run
+    again: its part is replaced, and the job's totals stay whole."""
     left = []
     for shard in shards:
         if _exists(join(spec.output, part_name(shard.name, spec.format))):
-            totals.add(read_stats(spec.output, shard.name), skipped=True)
+            try:
+                stats = read_stats(spec.output, shard.name)
+            except (OSError, ValueError):
+                left.append(shard)
+                continue
+            totals.add(stats, skipped=True)
         else:
             left.append(shard)
     return left
