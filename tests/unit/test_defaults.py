@@ -62,3 +62,24 @@ def test_build_config_default() -> None:
     from nerve.build.config import NerveOptions
 
     assert NerveOptions().aggregation == DEFAULT_AGGREGATION.value
+
+
+def test_the_error_classes_are_as_the_readme_says() -> None:
+    """README, "Errors": one base class with a code each; not ValueError."""
+    import nerve
+    from nerve import errors
+
+    named = ["InvalidInput", "InputTooLong", "ModelLoadError", "DataError", "MissingExtra",
+             "OutputError"]  # fmt: skip
+    for name in named:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.NerveError) and not issubclass(cls, ValueError)
+        assert isinstance(cls.code, str) and cls.code != errors.NerveError.code
+    assert issubclass(errors.InputTooLong, errors.InvalidInput)
+    engine = nerve.load()
+    try:
+        engine("Paris", aggregation_strategy="bogus")
+    except errors.InvalidInput as exc:
+        assert exc.code == "invalid_input" and "bogus" in str(exc)
+    else:
+        raise AssertionError("an unknown strategy was accepted")
