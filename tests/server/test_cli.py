@@ -62,6 +62,29 @@ def test_bad_environment_value_is_a_clean_error(model_dir: Path) -> None:
     assert "NERVE_HTTP_PORT" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("NERVE_DEVICE", "foo", "--device (set by NERVE_DEVICE)"),
+        ("NERVE_ONNX_FILE", "q4", "--onnx-file (set by NERVE_ONNX_FILE)"),
+    ],
+)
+def test_a_refusal_while_starting_names_the_variable_that_was_set(
+    model_dir: Path, variable: str, value: str, named: str
+) -> None:
+    """Checked when the model loads, after the settings: the message named the flag alone."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nerve.cli.main", "serve", "--model", str(model_dir)]
+        + ["--http-port", str(free_port()), "--disable-grpc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, variable: value},
+    )
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr and "Traceback" not in done.stderr
+
+
 def test_grpc_can_bind_its_own_address(model_dir: Path, tmp_path: Path) -> None:
     grpc = pytest.importorskip("grpc")
     from grpc_health.v1 import health_pb2, health_pb2_grpc

@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import os
 
-from ..errors import MissingExtra
+from ..errors import MissingExtra, NerveError
 from ..patterns import OVERLAP_POLICIES
 from ..server.config import DTYPES
 from ..server.flags import (
@@ -99,7 +99,7 @@ def _check_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check_extra()
-    from ..server.config import resolve_config
+    from ..server.config import name_variables, resolve_config, set_by_variables
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     config = resolve_config(flags, os.environ)
@@ -112,4 +112,11 @@ def run(args: argparse.Namespace) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return serve(config)
+    try:
+        return serve(config)
+    except NerveError as exc:
+        # Refusals found while starting (a device, a graph file, a host name) name their flag;
+        # an operator who set the NERVE_* variable instead must see that name too.
+        exc.message = name_variables(exc.message, set_by_variables(flags, os.environ))
+        exc.args = (exc.message,)
+        raise

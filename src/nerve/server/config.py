@@ -314,10 +314,19 @@ def resolve_config(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Serv
     try:
         return ServerConfig(**values)
     except InvalidInput as exc:
-        raise InvalidInput(_name_variables(str(exc), from_env)) from None
+        raise InvalidInput(name_variables(str(exc), from_env)) from None
 
 
-def _name_variables(message: str, from_env: list[str]) -> str:
+def set_by_variables(flags: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """The settings whose value came from a ``NERVE_*`` variable (no flag given)."""
+    return [
+        field.name
+        for field in dataclasses.fields(ServerConfig)
+        if flags.get(field.name) is None and env_name(field.name) in environ
+    ]
+
+
+def name_variables(message: str, from_env: list[str]) -> str:
     """``message`` with each flag whose value came from its ``NERVE_*`` variable named as
     such: an operator who set the variable, not the flag, must see which one to change."""
     for name in from_env:
